@@ -1,0 +1,399 @@
+#include "connection.hpp"
+
+#include "worker.hpp"
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+
+namespace hb {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using boost::system::error_code;
+
+namespace {
+
+constexpr std::size_t kReadSize = 16 * 1024;
+// Stop parsing pipelined requests once this much output waits: bounds memory
+// against a client that sends without reading.
+constexpr std::size_t kOutHighWater = 256 * 1024;
+constexpr unsigned kLingerMs = 2000;
+
+void append_number(std::string &out, std::uint64_t n)
+{
+    char digits[24];
+    auto result = std::to_chars(digits, digits + sizeof digits, n);
+    out.append(digits, result.ptr);
+}
+
+void append_hex(std::string &out, std::uint64_t n)
+{
+    char digits[24];
+    auto result = std::to_chars(digits, digits + sizeof digits, n, 16);
+    out.append(digits, result.ptr);
+}
+
+std::string format_peer(const asio::ip::tcp::socket &socket)
+{
+    error_code ec;
+    auto peer = socket.remote_endpoint(ec);
+    if (ec)
+        return {};
+    auto address = peer.address().to_string();
+    if (peer.address().is_v6())
+        address = "[" + address + "]";
+    return address + ":" + std::to_string(peer.port());
+}
+
+bool status_has_body(int status)
+{
+    return status >= 200 && status != 204 && status != 304;
+}
+
+} // namespace
+
+Connection::Connection(asio::ip::tcp::socket socket, Worker &worker)
+    : socket_(std::move(socket)), worker_(worker), remote_(format_peer(socket_))
+{
+    worker_.link(this);
+}
+
+Connection::~Connection() { worker_.unlink(this); }
+
+void Connection::start()
+{
+    if (worker_.draining) {
+        close();
+        return;
+    }
+    // A fresh connection gets the read timeout, not the idle one: a client that
+    // connects and says nothing is the slowloris case.
+    set_deadline(worker_.options.read_timeout_ms);
+    read();
+}
+
+void Connection::set_deadline(unsigned timeout_ms) { deadline_ms = coarse_now_ms() + timeout_ms; }
+
+void Connection::expire()
+{
+    if (phase_ != Phase::closed)
+        close();
+}
+
+void Connection::drain()
+{
+    // Idle between requests: nothing to finish. Otherwise dispatch() sees
+    // worker_.draining and answers with Connection: close.
+    if (phase_ == Phase::reading && !in_request_)
+        close();
+}
+
+void Connection::close()
+{
+    phase_ = Phase::closed;
+    error_code ignored;
+    socket_.close(ignored); // pending operations complete with operation_aborted
+}
+
+void Connection::read()
+{
+    phase_ = Phase::reading;
+    socket_.async_read_some(in_.prepare(kReadSize),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                                self->on_read(ec, n);
+                            });
+}
+
+void Connection::on_read(error_code ec, std::size_t n)
+{
+    if (ec || phase_ == Phase::closed) {
+        close();
+        return;
+    }
+    in_.commit(n);
+    if (!in_request_) {
+        in_request_ = true;
+        set_deadline(worker_.options.read_timeout_ms);
+    }
+    process();
+}
+
+void Connection::process()
+{
+    while (phase_ == Phase::reading && !close_after_write_ && in_.size() != 0 &&
+           out_.size() < kOutHighWater) {
+        if (!parser_) {
+            parser_.emplace(store_);
+            parser_->header_limit(static_cast<std::uint32_t>(worker_.options.header_limit));
+            parser_->body_limit(worker_.options.body_limit);
+            parser_->eager(true);
+            continued_ = false;
+        }
+        error_code ec;
+        std::size_t used = parser_->put(in_.data(), ec);
+        in_.consume(used);
+        if (ec == http::error::need_more)
+            break;
+        if (ec) {
+            fail_request(ec == http::error::header_limit ? 431
+                         : ec == http::error::body_limit ? 413
+                                                         : 400);
+            break;
+        }
+        if (parser_->is_done()) {
+            dispatch();
+            parser_.reset();
+            continue;
+        }
+        if (parser_->is_header_done() && store_.expect_continue && !continued_ &&
+            store_.version >= 11) {
+            out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+            continued_ = true;
+        }
+    }
+    if (!out_.empty())
+        write();
+    else if (close_after_write_)
+        linger();
+    else if (phase_ == Phase::reading)
+        read();
+}
+
+void Connection::dispatch()
+{
+    keep_alive_ = parser_->keep_alive() && !worker_.draining;
+    std::string_view method(store_.text.data() + store_.method.offset, store_.method.length);
+    head_ = method == "HEAD";
+    close_delimited_ = false;
+    store_.fill(view_, keep_alive_, remote_);
+    response_.reset();
+    response_.conn_ = this;
+
+    int rc = 0;
+    const Route *route = worker_.router.match({view_.path.data, view_.path.len});
+    if (route == nullptr) {
+        response_.status_ = 404;
+        response_.add_header("Content-Type", "text/plain");
+        response_.write("404 page not found\n");
+    } else {
+        try {
+            rc = route->fn(response_, view_, route->user_data);
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "httpbridge: handler threw: %s\n", e.what());
+            rc = -1;
+        } catch (...) {
+            std::fprintf(stderr, "httpbridge: handler threw a non-standard exception\n");
+            rc = -1;
+        }
+    }
+    finish_response(rc);
+    response_.conn_ = nullptr;
+    if (!keep_alive_)
+        close_after_write_ = true;
+}
+
+void Connection::append_head(std::size_t content_length, bool chunked)
+{
+    int status = response_.status_;
+    out_.append("HTTP/1.1 ");
+    append_number(out_, static_cast<std::uint64_t>(status));
+    out_.push_back(' ');
+    auto reason = http::obsolete_reason(static_cast<http::status>(status));
+    out_.append(reason.data(), reason.size());
+    out_.append("\r\nDate: ");
+    out_.append(worker_.http_date());
+    out_.append("\r\n");
+    out_.append(response_.headers_);
+    if (chunked) {
+        out_.append("Transfer-Encoding: chunked\r\n");
+    } else if (status_has_body(status) && !close_delimited_) {
+        out_.append("Content-Length: ");
+        append_number(out_, content_length);
+        out_.append("\r\n");
+    }
+    if (!keep_alive_ && store_.version >= 11)
+        out_.append("Connection: close\r\n");
+    else if (keep_alive_ && store_.version < 11)
+        out_.append("Connection: keep-alive\r\n");
+    out_.append("\r\n");
+}
+
+void Connection::finish_response(int rc)
+{
+    if (rc != 0) {
+        if (response_.flushed_) {
+            // Too late for a 500: cut the response short so the client can tell.
+            keep_alive_ = false;
+            response_.body_.clear();
+            return;
+        }
+        response_.reset();
+        response_.status_ = 500;
+        response_.add_header("Content-Type", "text/plain");
+        response_.write("Internal Server Error\n");
+    }
+    const std::string &body = response_.body_;
+    bool send_body = !head_ && status_has_body(response_.status_);
+    if (!response_.flushed_) {
+        append_head(body.size(), false);
+        if (send_body)
+            out_.append(body);
+    } else if (close_delimited_) {
+        if (send_body)
+            out_.append(body);
+    } else {
+        if (send_body && !body.empty()) {
+            append_hex(out_, body.size());
+            out_.append("\r\n");
+            out_.append(body);
+            out_.append("\r\n");
+        }
+        out_.append("0\r\n\r\n");
+    }
+}
+
+int Connection::flush(Response &res)
+{
+    if (phase_ == Phase::closed)
+        return HB_E_IO;
+    bool send_body = !head_ && status_has_body(res.status_);
+    if (!res.flushed_) {
+        close_delimited_ = store_.version < 11; // no chunked encoding in HTTP/1.0
+        if (close_delimited_)
+            keep_alive_ = false;
+        append_head(0, !close_delimited_ && status_has_body(res.status_));
+        res.flushed_ = true;
+    }
+    if (send_body && !res.body_.empty()) {
+        if (!close_delimited_) {
+            append_hex(out_, res.body_.size());
+            out_.append("\r\n");
+        }
+        out_.append(res.body_);
+        if (!close_delimited_)
+            out_.append("\r\n");
+    }
+    res.body_.clear();
+    // out_ may also hold answers to earlier pipelined requests: they go first, in order.
+    if (!write_now()) {
+        keep_alive_ = false;
+        close();
+        return HB_E_IO;
+    }
+    return HB_OK;
+}
+
+bool Connection::write_now()
+{
+    int fd = socket_.native_handle();
+    std::int64_t deadline = coarse_now_ms() + worker_.options.read_timeout_ms;
+    std::size_t done = 0;
+    while (done < out_.size()) {
+        ssize_t n = ::send(fd, out_.data() + done, out_.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            done += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            std::int64_t left = deadline - coarse_now_ms();
+            pollfd p{fd, POLLOUT, 0};
+            if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
+                return false;
+            continue;
+        }
+        return false;
+    }
+    out_.clear();
+    return true;
+}
+
+void Connection::fail_request(int status)
+{
+    parser_.reset();
+    in_.consume(in_.size());
+    keep_alive_ = false;
+    head_ = false;
+    close_delimited_ = false;
+    response_.reset();
+    response_.status_ = status;
+    response_.add_header("Content-Type", "text/plain");
+    auto reason = http::obsolete_reason(static_cast<http::status>(status));
+    response_.write({reason.data(), reason.size()});
+    response_.write("\n");
+    finish_response(0);
+    close_after_write_ = true;
+}
+
+void Connection::write()
+{
+    phase_ = Phase::writing;
+    set_deadline(worker_.options.read_timeout_ms); // a client that stops reading
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](error_code ec, std::size_t n) {
+                          self->on_write(ec, n);
+                      });
+}
+
+void Connection::on_write(error_code ec, std::size_t)
+{
+    if (ec || phase_ == Phase::closed) {
+        close();
+        return;
+    }
+    out_.clear();
+    if (close_after_write_) {
+        linger();
+        return;
+    }
+    phase_ = Phase::reading;
+    if (in_.size() == 0 && !parser_) {
+        in_request_ = false;
+        if (worker_.draining) {
+            close();
+            return;
+        }
+        set_deadline(worker_.options.idle_timeout_ms);
+    } else {
+        set_deadline(worker_.options.read_timeout_ms);
+    }
+    process();
+}
+
+// After a final response: stop sending, then read and drop what the client
+// still sends until it closes, so that the kernel does not answer unread
+// bytes with a reset that would destroy the response in flight.
+void Connection::linger()
+{
+    phase_ = Phase::lingering;
+    error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    set_deadline(std::min(kLingerMs, worker_.options.read_timeout_ms));
+    in_.clear();
+    socket_.async_read_some(in_.prepare(kReadSize),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                                self->on_linger(ec, n);
+                            });
+}
+
+void Connection::on_linger(error_code ec, std::size_t)
+{
+    if (ec || phase_ == Phase::closed) {
+        close();
+        return;
+    }
+    socket_.async_read_some(in_.prepare(kReadSize),
+                            [self = shared_from_this()](error_code e, std::size_t n) {
+                                self->on_linger(e, n);
+                            });
+}
+
+} // namespace hb

@@ -1,0 +1,75 @@
+// One client connection: read, parse every complete request in the buffer,
+// answer each into one output buffer, write it with one call, repeat.
+//
+// Batching is the point: sixteen pipelined requests cost one read and one
+// write, and a lone request costs exactly one of each. Handlers run inline on
+// the connection's io thread.
+#pragma once
+
+#include "engine.hpp"
+#include "request_parser.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace hb {
+
+class Worker;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    Connection(boost::asio::ip::tcp::socket socket, Worker &worker);
+    ~Connection();
+
+    void start();
+    void expire();    // deadline passed or drain over: close now
+    void drain();     // server stopping: finish the request under way, then close
+    int flush(Response &res); // Response::flush, from inside a handler
+
+    // Worker's intrusive list and the sweeper's view.
+    Connection *prev = nullptr;
+    Connection *next = nullptr;
+    std::int64_t deadline_ms = 0;
+
+private:
+    enum class Phase { reading, writing, lingering, closed };
+
+    void read();
+    void on_read(boost::system::error_code ec, std::size_t n);
+    void process();
+    void dispatch();
+    void finish_response(int rc);
+    void append_head(std::size_t content_length, bool chunked);
+    void fail_request(int status);
+    void write();
+    void on_write(boost::system::error_code ec, std::size_t n);
+    void linger();
+    void on_linger(boost::system::error_code ec, std::size_t n);
+    void close();
+    bool write_now(); // blocking write of out_, bounded by the read timeout
+    void set_deadline(unsigned timeout_ms);
+
+    boost::asio::ip::tcp::socket socket_;
+    Worker &worker_;
+    Phase phase_ = Phase::reading;
+    boost::beast::flat_buffer in_;
+    std::string out_;
+    std::optional<RequestParser> parser_;
+    RequestStore store_;
+    hb_request view_{};
+    Response response_;
+    std::string remote_;
+    bool in_request_ = false;     // bytes of a request have arrived
+    bool continued_ = false;      // 100 Continue sent for the current request
+    bool close_after_write_ = false;
+    bool keep_alive_ = true;      // of the request being answered
+    bool head_ = false;           // ... which is a HEAD
+    bool close_delimited_ = false; // flushed HTTP/1.0 response: the body ends at close
+};
+
+} // namespace hb

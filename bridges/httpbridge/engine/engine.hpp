@@ -1,0 +1,65 @@
+// The C++ HTTP engine on Boost.Beast that httpbridge.h wraps.
+//
+// Native C++ handlers (servers/cpp-beast) use it directly; the C ABI adds only
+// the response handle and the function-pointer call, so the difference between
+// the two variants is the cost of crossing the C boundary.
+#pragma once
+
+#include "httpbridge.h"
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace hb {
+
+class Connection;
+
+hb_options default_options(); // the defaults httpbridge.h documents
+const char *error_text(int code); // hb_strerror
+
+// The response a handler builds. Lives in its connection and is reused.
+class Response {
+public:
+    int set_status(int status);
+    int add_header(std::string_view name, std::string_view value);
+    void write(std::string_view data) { body_.append(data); }
+    int flush(); // send what is written so far; the rest goes chunked
+
+    int status() const { return status_; }
+
+private:
+    friend class Connection;
+    void reset();
+
+    int status_ = 200;
+    std::string headers_; // "Name: value\r\n" lines, as they will be sent
+    std::string body_;    // not yet sent
+    bool flushed_ = false; // status line and headers are on the wire
+    Connection *conn_ = nullptr;
+};
+
+// A handler returns 0 on success; non-zero means "answer 500 if you still can".
+using Handler = int (*)(Response &res, const hb_request &req, void *user_data);
+
+class Server {
+public:
+    explicit Server(const hb_options &options);
+    ~Server(); // stops, drains and joins
+    Server(const Server &) = delete;
+    Server &operator=(const Server &) = delete;
+
+    int handle(std::string_view pattern, Handler fn, void *user_data);
+    int listen(const char *host, unsigned port);
+    int port() const;
+    int start();
+    int wait(int timeout_ms);
+    void stop() noexcept; // async-signal-safe
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace hb

@@ -1,0 +1,253 @@
+// Server lifecycle: listen, accept and hand connections round-robin to the io
+// threads, stop (from anywhere, even a signal handler) and drain.
+#include "engine.hpp"
+
+#include "connection.hpp"
+#include "worker.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace hb {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+struct Server::Impl {
+    enum class State { created, listening, running, stopped };
+
+    explicit Impl(const hb_options &o) : options(o)
+    {
+        unsigned n = options.io_threads == 0 ? 1 : options.io_threads;
+        for (unsigned i = 0; i < n; ++i)
+            workers.push_back(std::make_unique<Worker>(options, router));
+        if (::pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+            stop_pipe[0] = stop_pipe[1] = -1;
+    }
+
+    ~Impl()
+    {
+        for (int fd : stop_pipe)
+            if (fd >= 0)
+                ::close(fd);
+    }
+
+    asio::io_context &accept_ctx() { return workers.front()->ctx; }
+
+    void accept();
+    void watch_stop_pipe();
+    void on_stop_requested();
+    void thread_main(Worker &w);
+
+    hb_options options;
+    detail::Router<Route> router;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::optional<tcp::acceptor> acceptor;
+    std::optional<asio::posix::stream_descriptor> stop_reader;
+    std::optional<asio::steady_timer> accept_backoff;
+    char stop_byte = 0;
+    int stop_pipe[2] = {-1, -1};
+    std::atomic<bool> stop_requested{false};
+    std::atomic<State> state{State::created};
+    unsigned next_worker = 0;
+    int bound_port = -1;
+
+    std::vector<std::thread> threads;
+    std::mutex mutex;
+    std::condition_variable all_done;
+    unsigned finished = 0;
+};
+
+void Server::Impl::accept()
+{
+    Worker &target = *workers[next_worker++ % workers.size()];
+    acceptor->async_accept(target.ctx, [this, &target](error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor->is_open())
+            return;
+        if (ec) {
+            // Out of descriptors or memory: back off instead of spinning on the error.
+            std::fprintf(stderr, "httpbridge: accept: %s\n", ec.message().c_str());
+            accept_backoff.emplace(accept_ctx(), std::chrono::milliseconds(50));
+            accept_backoff->async_wait([this](error_code e) {
+                if (!e && acceptor->is_open())
+                    accept();
+            });
+            return;
+        }
+        socket.set_option(tcp::no_delay(true), ec);
+        // The socket belongs to target's io_context; it must be touched only there.
+        asio::post(target.ctx, [&target, s = std::move(socket)]() mutable {
+            std::make_shared<Connection>(std::move(s), target)->start();
+        });
+        accept();
+    });
+}
+
+void Server::Impl::watch_stop_pipe()
+{
+    stop_reader->async_read_some(asio::buffer(&stop_byte, 1),
+                                 [this](error_code ec, std::size_t) {
+                                     if (ec == asio::error::operation_aborted)
+                                         return;
+                                     on_stop_requested();
+                                 });
+}
+
+void Server::Impl::on_stop_requested()
+{
+    error_code ignored;
+    if (acceptor)
+        acceptor->close(ignored);
+    if (accept_backoff)
+        accept_backoff->cancel();
+    stop_reader->close(ignored);
+    for (auto &w : workers) {
+        Worker *worker = w.get();
+        asio::post(worker->ctx, [worker] { worker->begin_drain(); });
+    }
+}
+
+void Server::Impl::thread_main(Worker &w)
+{
+    if (options.on_thread_start != nullptr)
+        options.on_thread_start(options.hook_data);
+    w.run();
+    if (options.on_thread_stop != nullptr)
+        options.on_thread_stop(options.hook_data);
+    std::lock_guard<std::mutex> lock(mutex);
+    ++finished;
+    all_done.notify_all();
+}
+
+Server::Server(const hb_options &options) : impl_(std::make_unique<Impl>(options)) {}
+
+Server::~Server()
+{
+    stop();
+    wait(-1);
+    // Close what lives on the io_contexts before the workers that own them go.
+    impl_->acceptor.reset();
+    impl_->stop_reader.reset();
+    impl_->accept_backoff.reset();
+}
+
+int Server::handle(std::string_view pattern, Handler fn, void *user_data)
+{
+    if (fn == nullptr)
+        return HB_E_INVAL;
+    if (impl_->state == Impl::State::running || impl_->state == Impl::State::stopped)
+        return HB_E_STATE;
+    return impl_->router.add(std::string(pattern), Route{fn, user_data}) ? HB_OK : HB_E_INVAL;
+}
+
+int Server::listen(const char *host, unsigned port)
+{
+    if (impl_->state != Impl::State::created)
+        return HB_E_STATE;
+    if (host == nullptr || port > 65535)
+        return HB_E_INVAL;
+    error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (ec)
+        return HB_E_ADDRESS;
+    tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+    tcp::acceptor acceptor(impl_->accept_ctx());
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec)
+        acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && impl_->options.reuse_port) {
+        int one = 1;
+        if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+            ec.assign(errno, boost::system::system_category());
+    }
+    if (!ec)
+        acceptor.bind(endpoint, ec);
+    if (!ec)
+        acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec == asio::error::address_in_use)
+        return HB_E_ADDRINUSE;
+    if (ec == boost::system::errc::address_not_available)
+        return HB_E_ADDRESS;
+    if (ec)
+        return HB_E_SOCKET;
+    impl_->bound_port = acceptor.local_endpoint().port();
+    impl_->acceptor.emplace(std::move(acceptor));
+    impl_->state = Impl::State::listening;
+    return HB_OK;
+}
+
+int Server::port() const { return impl_->bound_port >= 0 ? impl_->bound_port : HB_E_STATE; }
+
+int Server::start()
+{
+    Impl &s = *impl_;
+    if (s.state != Impl::State::listening)
+        return HB_E_STATE;
+    if (s.stop_pipe[0] < 0)
+        return HB_E_NOMEM;
+    if (s.stop_requested.load()) {
+        s.state = Impl::State::stopped; // stopped before it began
+        return HB_OK;
+    }
+    s.stop_reader.emplace(s.accept_ctx(), ::dup(s.stop_pipe[0]));
+    s.watch_stop_pipe();
+    s.accept();
+    s.state = Impl::State::running;
+    try {
+        for (auto &w : s.workers)
+            s.threads.emplace_back([&s, worker = w.get()] { s.thread_main(*worker); });
+    } catch (const std::system_error &) {
+        stop(); // threads that did start will drain and end; wait() joins them
+        std::lock_guard<std::mutex> lock(s.mutex);
+        s.finished += static_cast<unsigned>(s.workers.size() - s.threads.size());
+        return HB_E_NOMEM;
+    }
+    return HB_OK;
+}
+
+int Server::wait(int timeout_ms)
+{
+    Impl &s = *impl_;
+    if (s.state != Impl::State::running)
+        return HB_OK;
+    {
+        std::unique_lock<std::mutex> lock(s.mutex);
+        auto done = [&s] { return s.finished == s.workers.size(); };
+        if (timeout_ms < 0)
+            s.all_done.wait(lock, done);
+        else if (!s.all_done.wait_for(lock, std::chrono::milliseconds(timeout_ms), done))
+            return HB_E_TIMEOUT;
+    }
+    // Several waiters may get here; only one joins.
+    static std::mutex join_mutex;
+    std::lock_guard<std::mutex> lock(join_mutex);
+    for (auto &t : s.threads)
+        if (t.joinable())
+            t.join();
+    s.state = Impl::State::stopped;
+    return HB_OK;
+}
+
+void Server::stop() noexcept
+{
+    // Only an atomic exchange and write(2): both async-signal-safe.
+    if (!impl_->stop_requested.exchange(true) && impl_->stop_pipe[1] >= 0) {
+        char byte = 1;
+        ssize_t ignored = ::write(impl_->stop_pipe[1], &byte, 1);
+        (void)ignored;
+    }
+}
+
+} // namespace hb

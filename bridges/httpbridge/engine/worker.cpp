@@ -1,0 +1,107 @@
+#include "worker.hpp"
+
+#include "connection.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <time.h>
+
+namespace hb {
+
+std::int64_t coarse_now_ms()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return std::int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+Worker::Worker(const hb_options &opts, const detail::Router<Route> &routes)
+    : options(opts), router(routes), guard_(boost::asio::make_work_guard(ctx))
+{
+    // Deadlines are checked a few times per shortest timeout, within [5, 250] ms.
+    auto shortest = std::min(options.read_timeout_ms, options.idle_timeout_ms);
+    sweep_period_ms_ = std::clamp<std::int64_t>(shortest / 4, 5, 250);
+}
+
+void Worker::run()
+{
+    arm_sweeper();
+    for (;;) {
+        try {
+            ctx.run();
+            return;
+        } catch (const std::exception &e) {
+            // A handler's exception is caught per request; this is a bug of ours.
+            std::fprintf(stderr, "httpbridge: io thread: %s\n", e.what());
+        }
+    }
+}
+
+void Worker::link(Connection *c)
+{
+    c->next = head_;
+    if (head_ != nullptr)
+        head_->prev = c;
+    head_ = c;
+}
+
+void Worker::unlink(Connection *c)
+{
+    if (c->prev != nullptr)
+        c->prev->next = c->next;
+    else
+        head_ = c->next;
+    if (c->next != nullptr)
+        c->next->prev = c->prev;
+    c->prev = c->next = nullptr;
+}
+
+void Worker::begin_drain()
+{
+    draining = true;
+    drain_deadline_ms_ = coarse_now_ms() + options.drain_timeout_ms;
+    guard_.reset();
+    for (Connection *c = head_; c != nullptr;) {
+        Connection *next = c->next; // drain() may close, never unlinks synchronously
+        c->drain();
+        c = next;
+    }
+    if (head_ == nullptr)
+        sweeper_.cancel(); // nothing left: let ctx.run() return now
+}
+
+void Worker::arm_sweeper()
+{
+    sweeper_.expires_after(std::chrono::milliseconds(sweep_period_ms_));
+    sweeper_.async_wait([this](boost::system::error_code ec) {
+        if (ec)
+            return;
+        sweep();
+        if (!draining || head_ != nullptr)
+            arm_sweeper();
+    });
+}
+
+void Worker::sweep()
+{
+    std::int64_t now = coarse_now_ms();
+    bool drain_over = draining && now >= drain_deadline_ms_;
+    for (Connection *c = head_; c != nullptr; c = c->next)
+        if (drain_over || now >= c->deadline_ms)
+            c->expire(); // closes the socket; the connection unlinks when its handlers finish
+}
+
+std::string_view Worker::http_date()
+{
+    std::time_t now = std::time(nullptr);
+    if (now != date_second_) {
+        date_second_ = now;
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        std::strftime(date_, sizeof date_, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    }
+    return date_;
+}
+
+} // namespace hb

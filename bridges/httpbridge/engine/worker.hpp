@@ -1,0 +1,60 @@
+// One io thread's world: its io_context, its connections, the timer that
+// enforces their deadlines, and the cached Date header. Only its own thread
+// touches a worker after start, so nothing here is locked.
+#pragma once
+
+#include "engine.hpp"
+#include "router.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <string_view>
+
+namespace hb {
+
+struct Route {
+    Handler fn;
+    void *user_data;
+};
+
+// Milliseconds on a coarse monotonic clock: deadlines need no better, and it
+// costs a few nanoseconds per read where steady_clock costs tens.
+std::int64_t coarse_now_ms();
+
+class Worker {
+public:
+    Worker(const hb_options &options, const detail::Router<Route> &router);
+
+    boost::asio::io_context ctx{1}; // one thread runs it
+    const hb_options &options;
+    const detail::Router<Route> &router;
+    bool draining = false;
+
+    void run();         // on the worker's thread: arm the sweeper, run ctx
+    void begin_drain(); // on the worker's thread
+
+    // Connections link themselves in and out, so the sweeper can find them.
+    void link(Connection *c);
+    void unlink(Connection *c);
+
+    std::string_view http_date(); // "Sun, 06 Nov 1994 08:49:37 GMT", cached per second
+
+private:
+    void arm_sweeper();
+    void sweep();
+
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_;
+    boost::asio::steady_timer sweeper_{ctx};
+    std::int64_t sweep_period_ms_;
+    std::int64_t drain_deadline_ms_ = 0;
+    Connection *head_ = nullptr;
+    std::time_t date_second_ = 0;
+    char date_[32] = {};
+};
+
+} // namespace hb

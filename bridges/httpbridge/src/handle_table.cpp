@@ -1,0 +1,100 @@
+#include "handle_table.hpp"
+
+#include "httpbridge.h"
+
+#include <mutex>
+#include <unordered_set>
+
+namespace hb::detail {
+namespace {
+
+constexpr unsigned kSlotBits = 8;
+constexpr std::uint32_t kIdMask = (1u << 24) - 1;
+
+// Ids of the tables whose threads are alive, so that a handle used on the wrong
+// thread can be told apart from a forged one. Touched only when a thread starts
+// or ends and on the error path, never per request.
+std::mutex g_registry_mutex;
+std::unordered_set<std::uint32_t> &live_tables()
+{
+    static auto *ids = new std::unordered_set<std::uint32_t>; // outlives thread_local tables
+    return *ids;
+}
+std::uint32_t g_next_id = 1;
+
+std::uint64_t pack(std::uint32_t id, unsigned slot, std::uint32_t generation)
+{
+    return (std::uint64_t{id} << 40) | (std::uint64_t{slot} << 32) | generation;
+}
+
+} // namespace
+
+HandleTable &HandleTable::current()
+{
+    thread_local HandleTable table;
+    return table;
+}
+
+HandleTable::HandleTable()
+{
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    do {
+        id_ = g_next_id++ & kIdMask; // wraps after 16M threads; generations still guard
+    } while (id_ == 0 || live_tables().count(id_) != 0);
+    live_tables().insert(id_);
+    for (unsigned i = 0; i < kSlots; ++i)
+        next_free_[i] = static_cast<std::uint16_t>(i + 1);
+}
+
+HandleTable::~HandleTable()
+{
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    live_tables().erase(id_);
+}
+
+std::uint64_t HandleTable::acquire(void *object)
+{
+    if (free_head_ >= kSlots)
+        return 0;
+    unsigned index = free_head_;
+    free_head_ = next_free_[index];
+    Slot &slot = slots_[index];
+    slot.generation += 1; // even -> odd: live
+    slot.object = object;
+    ++live_;
+    return pack(id_, index, slot.generation);
+}
+
+void *HandleTable::lookup(std::uint64_t handle, int *error) const
+{
+    auto id = static_cast<std::uint32_t>(handle >> 40);
+    unsigned index = static_cast<unsigned>(handle >> 32) & ((1u << kSlotBits) - 1);
+    auto generation = static_cast<std::uint32_t>(handle);
+    if (id == id_) {
+        const Slot &slot = slots_[index];
+        if (slot.generation == generation && (generation & 1u) != 0)
+            return slot.object;
+        *error = HB_E_HANDLE;
+        return nullptr;
+    }
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    *error = live_tables().count(id) != 0 ? HB_E_THREAD : HB_E_HANDLE;
+    return nullptr;
+}
+
+int HandleTable::release(std::uint64_t handle)
+{
+    int error = HB_OK;
+    if (lookup(handle, &error) == nullptr)
+        return error;
+    unsigned index = static_cast<unsigned>(handle >> 32) & ((1u << kSlotBits) - 1);
+    Slot &slot = slots_[index];
+    slot.generation += 1; // odd -> even: free, and every copy of the handle is stale
+    slot.object = nullptr;
+    next_free_[index] = static_cast<std::uint16_t>(free_head_);
+    free_head_ = index;
+    --live_;
+    return HB_OK;
+}
+
+} // namespace hb::detail

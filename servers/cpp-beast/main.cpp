@@ -1,0 +1,97 @@
+// cpp-beast: the native baseline. The bridge's engine with handlers written in
+// C++ and called directly, no C ABI in between (the post's "go-net/http" row).
+#include "engine.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+hb::Server *g_server = nullptr;
+
+void on_signal(int) { g_server->stop(); }
+
+int index(hb::Response &res, const hb_request &req, void *)
+{
+    if (std::string_view(req.path.data, req.path.len) != "/") {
+        res.set_status(404);
+        res.add_header("Content-Type", "text/plain");
+        res.write("404 page not found\n");
+        return 0;
+    }
+    res.add_header("Content-Type", "text/plain");
+    res.write("Hello, world.\n");
+    return 0;
+}
+
+int echo(hb::Response &res, const hb_request &req, void *)
+{
+    if (std::string_view(req.method.data, req.method.len) != "POST") {
+        res.set_status(404);
+        res.add_header("Content-Type", "text/plain");
+        res.write("404 page not found\n");
+        return 0;
+    }
+    res.add_header("Content-Type", "application/octet-stream");
+    res.write({req.body.data, req.body.len});
+    return 0;
+}
+
+void usage(FILE *out)
+{
+    std::fprintf(out, "usage: cpp-beast [--host ADDR] [--port N] [--threads N]\n"
+                      "Serve GET / and POST /echo on ADDR:N (default 127.0.0.1:8080, 1 thread).\n");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    std::string host = "127.0.0.1";
+    unsigned port = 8080;
+    unsigned threads = 1;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "-h" || arg == "--help") {
+            usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            usage(stderr);
+            return 2;
+        }
+        if (arg == "--host")
+            host = argv[++i];
+        else if (arg == "--port")
+            port = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
+        else if (arg == "--threads")
+            threads = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    hb_options options = hb::default_options();
+    options.io_threads = threads;
+    hb::Server server(options);
+    server.handle("/", index, nullptr);
+    server.handle("/echo", echo, nullptr);
+    if (int rc = server.listen(host.c_str(), port); rc != HB_OK) {
+        std::fprintf(stderr, "cpp-beast: cannot listen on %s:%u: %s\n", host.c_str(), port,
+                     hb::error_text(rc));
+        return 1;
+    }
+    g_server = &server;
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::printf("cpp-beast: serving on http://%s:%d/ with %u thread(s)\n", host.c_str(), server.port(),
+                threads);
+    std::fflush(stdout);
+    server.start();
+    server.wait(-1);
+    return 0;
+}
