@@ -10,11 +10,16 @@
 #include <boost/asio/post.hpp>
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <cstdio>
 #include <mutex>
 #include <thread>
@@ -63,6 +68,7 @@ struct Server::Impl {
     std::atomic<State> state{State::created};
     unsigned next_worker = 0;
     int bound_port = -1;
+    tcp listen_protocol = tcp::v4();
 
     std::vector<std::thread> threads;
     std::mutex mutex;
@@ -70,15 +76,40 @@ struct Server::Impl {
     unsigned finished = 0;
 };
 
+// Wait until the listener is readable, then accept everything queued (one
+// wakeup for a burst of connections) and hand each descriptor to a worker,
+// which wraps it in its own io_context: every socket is registered with,
+// and touched by, one thread only.
 void Server::Impl::accept()
 {
-    Worker &target = *workers[next_worker++ % workers.size()];
-    acceptor->async_accept(target.ctx, [this, &target](error_code ec, tcp::socket socket) {
+    acceptor->async_wait(tcp::acceptor::wait_read, [this](error_code ec) {
         if (ec == asio::error::operation_aborted || !acceptor->is_open())
             return;
-        if (ec) {
+        for (;;) {
+            int fd = ::accept4(acceptor->native_handle(), nullptr, nullptr,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd >= 0) {
+                int one = 1;
+                ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                Worker &target = *workers[next_worker++ % workers.size()];
+                asio::post(target.ctx, [&target, protocol = listen_protocol, fd] {
+                    error_code e;
+                    tcp::socket socket(target.ctx);
+                    socket.assign(protocol, fd, e);
+                    if (e) {
+                        ::close(fd);
+                        return;
+                    }
+                    std::make_shared<Connection>(std::move(socket), target)->start();
+                });
+                continue;
+            }
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
             // Out of descriptors or memory: back off instead of spinning on the error.
-            std::fprintf(stderr, "httpbridge: accept: %s\n", ec.message().c_str());
+            std::fprintf(stderr, "httpbridge: accept: %s\n", std::strerror(errno));
             accept_backoff.emplace(accept_ctx(), std::chrono::milliseconds(50));
             accept_backoff->async_wait([this](error_code e) {
                 if (!e && acceptor->is_open())
@@ -86,11 +117,6 @@ void Server::Impl::accept()
             });
             return;
         }
-        socket.set_option(tcp::no_delay(true), ec);
-        // The socket belongs to target's io_context; it must be touched only there.
-        asio::post(target.ctx, [&target, s = std::move(socket)]() mutable {
-            std::make_shared<Connection>(std::move(s), target)->start();
-        });
         accept();
     });
 }
@@ -183,6 +209,7 @@ int Server::listen(const char *host, unsigned port)
     if (ec)
         return HB_E_SOCKET;
     impl_->bound_port = acceptor.local_endpoint().port();
+    impl_->listen_protocol = endpoint.protocol();
     impl_->acceptor.emplace(std::move(acceptor));
     impl_->state = Impl::State::listening;
     return HB_OK;

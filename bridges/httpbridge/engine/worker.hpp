@@ -30,7 +30,9 @@ class Worker {
 public:
     Worker(const hb_options &options, const detail::Router<Route> &router);
 
-    boost::asio::io_context ctx{1}; // one thread runs it
+    // One thread runs it and every I/O object on it is touched by that thread
+    // alone (other threads only post), so per-descriptor locking can go.
+    boost::asio::io_context ctx{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     const hb_options &options;
     const detail::Router<Route> &router;
     bool draining = false;
