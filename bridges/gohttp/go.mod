@@ -1,0 +1,3 @@
+module hb/gohttp
+
+go 1.19
