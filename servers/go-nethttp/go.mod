@@ -1,0 +1,3 @@
+module hb/go-nethttp
+
+go 1.19
