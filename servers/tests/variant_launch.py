@@ -121,7 +121,7 @@ class RunningVariant:
         run = self.spec["run"]
         self.command = [substitute(t, values) for t in shlex.split(run["command"])]
         self.env = {k: substitute(v, values) for k, v in run.get("env", {}).items()}
-        self.env.update(env_override or {})  # what the harness would set from the manifest
+        self.env.update(env_override or {})  # as if the manifest said so
         self.proc = subprocess.Popen(
             self.command, cwd=SERVERS / name, env={**os.environ, **self.env}, stdin=subprocess.DEVNULL,
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
