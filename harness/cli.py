@@ -1,0 +1,406 @@
+"""python3 -m harness COMMAND: one small cmd_* function per command, chosen from COMMANDS."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from harness import lifecycle, manifest, report, results, scenarios, verify
+from harness.config import Context
+
+EPILOG = ("Environment: HB_BUILD_DIR (absolute build directory, default <repo>/build), "
+          "HB_PYTHON (interpreter for {python}, default /usr/bin/python3).")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _context(args) -> Context:
+    return Context.from_env(args.servers_dir, args.results_dir, args.plots_dir)
+
+
+def _print_table(header: list[str], rows: list[list[str]], out=sys.stdout) -> None:
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    for row in [header, ["-" * w for w in widths]] + rows:
+        out.write("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
+
+
+def _split_list(values: list[str] | None) -> list[str]:
+    """--variants a,b --variants c  and  --variants a b  both mean [a, b, c]."""
+    out = []
+    for v in values or []:
+        out += [x for x in v.replace(",", " ").split() if x]
+    return out
+
+
+def _discover(ctx: Context, names: list[str]):
+    variants, broken = manifest.discover(ctx.servers_dir, ctx)
+    if not variants and not broken:
+        raise UsageError(f"no variants found: no {ctx.servers_dir}/*/{manifest.MANIFEST_NAME}")
+    try:
+        chosen = manifest.select(variants, broken, names)
+    except LookupError as e:
+        raise UsageError(str(e)) from None
+    if names:
+        broken = [b for b in broken if Path(b.path).parent.name in names]
+    return chosen, broken
+
+
+# ---------------------------------------------------------------- list
+
+
+def cmd_list(args) -> int:
+    ctx = _context(args)
+    variants, broken = manifest.discover(ctx.servers_dir, ctx)
+    rows = []
+    for v in variants:
+        missing = manifest.missing_requirements(v, ctx)
+        if missing:
+            status = "skipped: " + "; ".join(missing)
+        elif v.build_system == "command":
+            status = "yes (built by the harness)"
+        else:
+            status = "yes"
+        rows.append([v.name, v.kind, v.language, v.reference_row or "–", status])
+    print(f"variants in {ctx.servers_dir} (build dir {ctx.build_dir}):")
+    if rows:
+        _print_table(["NAME", "KIND", "LANGUAGE", "REFERENCE ROW", "RUNS HERE"], rows)
+    for v in variants:
+        for w in v.warnings:
+            print(f"warning: {w}")
+    for e in broken:
+        print(f"BROKEN {Path(e.path).parent.name}: {e}")
+    if not variants and not broken:
+        print(f"(none: add servers/<name>/{manifest.MANIFEST_NAME}, see servers/README.md)")
+    return 1 if broken else 0
+
+
+# ---------------------------------------------------------------- verify
+
+
+def cmd_verify(args) -> int:
+    ctx = _context(args)
+    chosen, broken = _discover(ctx, _split_list(args.variants))
+    rows, details, failed, passed, skipped = [], [], 0, 0, 0
+    for e in broken:
+        print(f"BROKEN {Path(e.path).parent.name}: {e}")
+        failed += 1
+    with tempfile.TemporaryDirectory(prefix="hb-verify-") as tmp:
+        for v in chosen:
+            missing = manifest.missing_requirements(v, ctx)
+            if missing:
+                rows.append([v.name] + ["–"] * len(verify.CHECK_NAMES) + ["SKIPPED"])
+                details.append(f"{v.name}: skipped: {'; '.join(missing)}")
+                skipped += 1
+                continue
+            print(f"verifying {v.name} ...", flush=True)
+            try:
+                lifecycle.build(v, Path(tmp) / v.name / "build.txt")
+                missing = manifest.missing_requirements(v, ctx, built=True)
+                if missing:
+                    raise lifecycle.LifecycleError("; ".join(missing))
+                server = lifecycle.start(v, Path(tmp) / v.name, "server", args.threads)
+            except lifecycle.LifecycleError as e:
+                rows.append([v.name] + ["–"] * len(verify.CHECK_NAMES) + ["FAIL"])
+                details.append(f"{v.name}: did not start: {e}")
+                failed += 1
+                continue
+            try:
+                checks = verify.verify(server.host, server.port, v)
+            finally:
+                info = lifecycle.stop(server)
+            marks = {True: "ok", False: "FAIL", None: "n/a"}
+            ok = verify.passed(checks) and info["port_free"]
+            rows.append([v.name] + [marks[c.ok] for c in checks] + ["PASS" if ok else "FAIL"])
+            details += [f"{v.name}: {c.name}: {c.detail}" for c in checks if c.ok is False]
+            if not info["port_free"]:
+                details.append(f"{v.name}: port {server.port} still in use after stop")
+            if info["killed"]:
+                details.append(f"{v.name}: {info['exit']}")
+            passed += ok
+            failed += not ok
+    print()
+    if rows:
+        _print_table(["VARIANT"] + verify.CHECK_NAMES + ["RESULT"], rows)
+    for d in details:
+        print(d)
+    print(f"\n{passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed or not passed else 0
+
+
+# ---------------------------------------------------------------- run / bench
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(str(text).rstrip("s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _settings(args) -> scenarios.Settings:
+    preset = scenarios.QUICK if args.quick else scenarios.DEFAULTS
+    chosen = _split_list(args.scenarios) or list(scenarios.SCENARIOS)
+    unknown = [s for s in chosen if s not in scenarios.SCENARIOS]
+    if unknown:
+        raise UsageError(f"unknown scenario(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(scenarios.SCENARIOS)}")
+    concurrency = preset["concurrency"]
+    if args.concurrency:
+        try:
+            concurrency = [_positive_int(c) for c in _split_list(args.concurrency)]
+        except argparse.ArgumentTypeError as e:
+            raise UsageError(f"--concurrency: {e}") from None
+    server_cpus, client_cpus, pinning = scenarios.default_pinning(
+        args.server_cpus, args.client_cpus, args.no_pin)
+    usable = os.sched_getaffinity(0)
+    for flag, cpus in (("--server-cpus", server_cpus), ("--client-cpus", client_cpus)):
+        if cpus:
+            try:
+                listed = {int(x) for part in cpus.split(",") for x in
+                          (range(int(part.split("-")[0]), int(part.split("-")[-1]) + 1))}
+            except ValueError:
+                raise UsageError(f"{flag} {cpus!r}: expected a CPU list like 0 or 0-1 or 0,2")
+            if not listed <= usable:
+                raise UsageError(f"{flag} {cpus}: CPU(s) {sorted(listed - usable)} not usable "
+                                 f"here (usable: {sorted(usable)})")
+    return scenarios.Settings(
+        scenarios=[s for s in scenarios.SCENARIOS if s in chosen],
+        duration=args.duration or preset["duration"],
+        repeats=args.repeats or preset["repeats"],
+        concurrency=concurrency,
+        ab_requests=args.ab_requests or preset["ab_requests"],
+        threads=args.threads,
+        server_cpus=server_cpus,
+        client_cpus=client_cpus,
+        pinning=pinning,
+        quick=args.quick,
+    )
+
+
+def _measure(args) -> tuple[int, dict | None]:
+    """The shared part of run and bench: measure, store, write table.md."""
+    from harness import runner
+
+    ctx = _context(args)
+    settings = _settings(args)
+    chosen, broken = _discover(ctx, _split_list(args.variants))
+    argv = ["python3", "-m", "harness"] + args.argv
+    try:
+        store = runner.run_benchmark(ctx, settings, chosen, broken, argv)
+    except KeyboardInterrupt:
+        print("\ninterrupted: what finished is stored", file=sys.stderr)
+        return 130, None
+    run = results.load_run(store.dir)
+    report.write_table(run)
+    return 0, run
+
+
+def _outcome(run: dict) -> int:
+    statuses = [v["status"] for v in run["variants"].values()]
+    measured = any(run["measurements"])
+    if "failed" in statuses or not measured:
+        return 1
+    return 0
+
+
+def _print_report(run: dict) -> None:
+    print()
+    print(report.render(run, settings=False))
+
+
+def cmd_run(args) -> int:
+    code, run = _measure(args)
+    if run is None:
+        return code
+    _print_report(run)
+    print(f"results: {Path(run['_dir']) / results.RESULTS_FILE}")
+    print(f"table:   {Path(run['_dir']) / results.TABLE_FILE}")
+    return _outcome(run)
+
+
+def cmd_bench(args) -> int:
+    from harness import plot
+
+    code, run = _measure(args)
+    if run is None:
+        return code
+    out_dir, paths = plot.plot_run(run, _context(args).plots_dir)
+    _print_report(run)
+    print(f"results: {Path(run['_dir']) / results.RESULTS_FILE}")
+    print(f"table:   {Path(run['_dir']) / results.TABLE_FILE}")
+    print(f"plots:   {out_dir}/ ({len(paths)} files: "
+          f"{', '.join(sorted({p.stem for p in paths})) or 'no data to plot'})")
+    return _outcome(run)
+
+
+# ---------------------------------------------------------------- stored runs
+
+
+def _load(args, attr="run") -> dict:
+    ctx = _context(args)
+    return results.load_run(results.resolve_run(getattr(args, attr), ctx.results_dir))
+
+
+def cmd_report(args) -> int:
+    run = _load(args)
+    path = report.write_table(run)
+    print(report.render(run))
+    print(f"table: {path}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from harness import plot
+
+    run = _load(args)
+    out_dir, paths = plot.plot_run(run, _context(args).plots_dir)
+    if not paths:
+        print(f"run {run['stamp']} has no valid measurement to plot", file=sys.stderr)
+        return 1
+    for p in paths:
+        print(p)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from harness import compare
+
+    a, b = _load(args, "run_a"), _load(args, "run_b")
+    for line in compare.compare_runs(a, b):
+        print(line)
+    return 0
+
+
+def cmd_micro(args) -> int:
+    from harness import micro
+
+    ctx = _context(args)
+    programs = micro.find_programs(ctx.build_dir)
+    if not programs:
+        print(f"no microbenchmarks: no executable bench_* under {ctx.build_dir}/bridges/bench/ "
+              "(they come with bridges/bench; build them with `make build`)", file=sys.stderr)
+        return 1
+    cpus = None if args.no_pin else args.cpus
+    if cpus is None and not args.no_pin and len(os.sched_getaffinity(0)) >= 2:
+        cpus = str(sorted(os.sched_getaffinity(0))[0])
+    run_dir, failures = micro.run_micro(ctx.build_dir, ctx.results_dir, ctx.python, cpus,
+                                        args.benchmark_args, sys.stdout)
+    print(f"\nresults: {run_dir}/")
+    return 1 if failures else 0
+
+
+# ---------------------------------------------------------------- the command table
+
+
+def _add_dirs(p) -> None:
+    p.add_argument("--servers-dir", metavar="DIR", help="where the variant directories are "
+                   "(default: the repository's servers/)")
+    p.add_argument("--results-dir", metavar="DIR", help="where runs are stored "
+                   "(default: the repository's results/)")
+    p.add_argument("--plots-dir", metavar="DIR", help="where plots go (default: the "
+                   "repository's plots/)")
+
+
+def _add_run_options(p) -> None:
+    p.add_argument("--variants", action="append", metavar="NAMES",
+                   help="only these variants (comma or space separated; default: all)")
+    p.add_argument("--scenarios", action="append", metavar="NAMES",
+                   help=f"only these scenarios, from {', '.join(scenarios.SCENARIOS)} (default: all)")
+    p.add_argument("--duration", type=_positive_int, metavar="SECONDS",
+                   help="seconds per wrk run (default 3; --quick 1)")
+    p.add_argument("--repeats", type=_positive_int, metavar="N",
+                   help="interleaved rounds over all variants (default 2; --quick 1)")
+    p.add_argument("--concurrency", action="append", metavar="LIST",
+                   help="keep-alive connection counts (default 10,64,256; --quick 10)")
+    p.add_argument("--ab-requests", type=_positive_int, metavar="N",
+                   help="ab -n for the lol scenario (default 10000 as in the reference; "
+                        "--quick 2000)")
+    p.add_argument("--quick", action="store_true",
+                   help="a much smaller run for tests and trying things: 1 s, 1 round, c=10, "
+                        "ab -n 2000")
+    p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+                   help="value of {threads} for the servers (default 1: one pinned CPU)")
+    p.add_argument("--server-cpus", metavar="CPUS",
+                   help="taskset CPU list for the server (default 0 on 2+ CPUs)")
+    p.add_argument("--client-cpus", metavar="CPUS",
+                   help="taskset CPU list for wrk/ab (default 1 on 2+ CPUs)")
+    p.add_argument("--no-pin", action="store_true", help="do not pin anything to CPUs")
+
+
+def _add_verify(p) -> None:
+    p.add_argument("variants", nargs="*", metavar="VARIANT",
+                   help="variants to verify (default: all)")
+    p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+                   help="value of {threads} (default 1)")
+
+
+def _add_run_arg(p) -> None:
+    p.add_argument("run", nargs="?", metavar="RUN",
+                   help="a stamp under the results dir, a path, or nothing for the newest run")
+
+
+def _add_compare(p) -> None:
+    p.add_argument("run_a", metavar="RUN_A", help="the baseline [a]: stamp or path")
+    p.add_argument("run_b", metavar="RUN_B", help="the run compared with it [b]: stamp or path")
+
+
+def _add_micro(p) -> None:
+    p.add_argument("--cpus", metavar="CPUS", help="taskset CPU list (default: CPU 0 on 2+ CPUs)")
+    p.add_argument("--no-pin", action="store_true", help="do not pin to a CPU")
+    p.add_argument("benchmark_args", nargs="*", metavar="ARG",
+                   help="passed to every program after --, e.g. -- --benchmark_filter=Handle")
+
+
+# name: (function, one-line help, argument adder)
+COMMANDS = {
+    "list": (cmd_list, "every variant: kind, language, reference row, whether it runs here",
+             None),
+    "verify": (cmd_verify, "start each variant, check what it answers, stop it; pass/fail table",
+               _add_verify),
+    "run": (cmd_run, "measure: build, start, verify, load, stop per variant in interleaved "
+                     "rounds; store results/<stamp>/ with table.md", _add_run_options),
+    "bench": (cmd_bench, "run, then report and plot: what `make bench` does", _add_run_options),
+    "report": (cmd_report, "write and print table.md of a stored run", _add_run_arg),
+    "plot": (cmd_plot, "draw the plots of a stored run into plots/<stamp>/", _add_run_arg),
+    "compare": (cmd_compare, "compare two stored runs: [a] X req/s -> [b] Y req/s", _add_compare),
+    "micro": (cmd_micro, "run the Google Benchmark programs (build/bridges/bench/bench_*)",
+              _add_micro),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python3 -m harness",
+        description="Benchmark harness: discover the server variants (servers/*/variant.toml), "
+                    "verify, load, measure, store, report and plot.",
+        epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (func, help_text, add_args) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOG)
+        if add_args:
+            add_args(p)
+        _add_dirs(p)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    try:
+        return args.func(args)
+    except (UsageError, results.ResultsError) as e:
+        print(f"harness {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,252 @@
+"""table.md for a stored run: the reference's four columns first, then the wider tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import results
+from harness.stats import CaseResult, by_case, fmt_count, fmt_num
+
+CLIENT_BOUND_MARK = "ᶜ"  # after a number: the load generator, not the server, was the limit
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _cases(run: dict, scenario: str) -> list[str]:
+    """The cases of a scenario in the order they ran."""
+    seen = []
+    for m in run.get("measurements", []):
+        if m["scenario"] == scenario and m["case"] not in seen:
+            seen.append(m["case"])
+    return seen
+
+
+def _variants(run: dict, cases: dict, scenario: str) -> list[str]:
+    names = [n for n in run["variants"] if any(k[0] == n and k[1] == scenario for k in cases)]
+    return names
+
+
+def _range(summary: dict | None, fmt=fmt_count) -> str:
+    if not summary:
+        return "–"
+    if summary["n"] == 1 or summary["min"] == summary["max"]:
+        return fmt(summary["median"])
+    return f"{fmt(summary['median'])} ({fmt(summary['min'])}–{fmt(summary['max'])})"
+
+
+def _rate_cell(cr: CaseResult | None) -> str:
+    if cr is None:
+        return "–"
+    if not cr.valid:
+        return "invalid"
+    text = _range(cr.rps)
+    if cr.client_bound:
+        text += CLIENT_BOUND_MARK
+    if len(cr.valid_runs) < len(cr.runs):
+        text += f" [{len(cr.runs) - len(cr.valid_runs)} invalid]"
+    return text
+
+
+def machine_line(run: dict) -> str:
+    m, git = run["machine"], run.get("git") or {}
+    commit = (git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")
+    return (f"{m['cpu_model']}, {m['cpu_count']} CPUs, Linux {m['kernel']}; "
+            f"run {run['stamp']} ({run['started']}); commit {commit}")
+
+
+def lol_rows(run: dict) -> list[list[str]]:
+    """Name | Total | Req/Sec | Time/Req, medians over rounds, fastest first."""
+    cases = by_case(run)
+    rows = []
+    for (name, scenario, _), cr in cases.items():
+        if scenario != "lol":
+            continue
+        if not cr.valid:
+            rows.append((-1.0, [name, "invalid", "invalid", "invalid"]))
+            continue
+        total = cr.summary("ab", "total_s")["median"]
+        rps = cr.summary("ab", "rps")["median"]
+        per = cr.summary("ab", "time_per_request_all_ms")["median"]
+        rows.append((rps, [name, f"{total:.3f}", f"{rps:.2f}", f"{per:.3f}"]))
+    rows.sort(key=lambda x: -x[0])
+    return [r for _, r in rows]
+
+
+def lol_table(run: dict) -> str:
+    s = run["settings"]
+    rows = lol_rows(run)
+    if not rows:
+        return ""
+    lines = [f"## The reference's table: ab -n {s['ab_requests']} -c {s['ab_concurrency']} "
+             "(no keep-alive)", ""]
+    lines += _table(["Name", "Total", "Req/Sec", "Time/Req"], rows)
+    lines += ["", f"Total: seconds for all {s['ab_requests']} requests; Req/Sec: ab's mean; "
+              "Time/Req: ab's time per request across all concurrent requests, in ms. "
+              f"Median of {s['repeats']} round(s)."]
+    return "\n".join(lines)
+
+
+def _section(title: str, note: str, header, rows) -> list[str]:
+    if not rows:
+        return []
+    return ["", f"## {title}", ""] + _table(header, rows) + (["", note] if note else [])
+
+
+def render(run: dict, settings: bool = True) -> str:
+    cases = by_case(run)
+    s = run["settings"]
+    get = cases.get
+    out = [f"# Benchmark run {run['stamp']}", "", machine_line(run) + ".", "",
+           f"Server pinned: {s.get('pinning')}; {s['repeats']} interleaved round(s); "
+           f"wrk -t{s['wrk_threads']} -d{s['duration']}s; status: {run['status']}."]
+    if run["status"] != "complete":
+        out += ["", f"**This run did not complete ({run['status']}); the tables hold what "
+                    "finished.**"]
+    lol = lol_table(run)
+    if lol:
+        out += ["", lol]
+
+    # lol in detail
+    rows = []
+    for name in _variants(run, cases, "lol"):
+        for case in _cases(run, "lol"):
+            cr = get((name, "lol", case))
+            if cr:
+                rows.append([name, _rate_cell(cr), _range(cr.summary("server", "us_per_request"), fmt_num),
+                             _util(cr), _latency(cr, ("p50", "p99")),
+                             run["variants"][name].get("reference_row") or "–"])
+    out += _section("lol in detail", "Req/s as median (min–max) over rounds; "
+                    f"{CLIENT_BOUND_MARK} marks a client-bound run.",
+                    ["Name", "Req/s", "Server µs/req", "CPU server / client",
+                     "Latency p50 / p99 (ms)", "Reference row"], rows)
+
+    # keep-alive
+    ka = _cases(run, "keepalive")
+    rows = [[name] + [_rate_cell(get((name, "keepalive", c))) for c in ka]
+            for name in _variants(run, cases, "keepalive")]
+    out += _section("Keep-alive: req/s by concurrency (wrk -t1, GET /)",
+                    f"Median (min–max) over rounds. {CLIENT_BOUND_MARK}: client-bound (wrk used "
+                    f"≥ {s['client_bound_at']:.0%} of its CPU), so the server may be faster than "
+                    "shown; compare server µs/req below.",
+                    ["Name"] + ka, rows)
+
+    # server CPU per request, utilisation: every scenario side by side
+    columns = [(sc, c) for sc in ("lol", "keepalive", "pipeline", "echo") for c in _cases(run, sc)]
+    names = [n for n in run["variants"] if any((n, sc, c) in cases for sc, c in columns)]
+    labels = [f"{sc} {c}" for sc, c in columns]
+    rows = []
+    for name in names:
+        row = [name]
+        for sc, c in columns:
+            cr = get((name, sc, c))
+            row.append(_range(cr.summary("server", "us_per_request"), fmt_num)
+                       if cr and cr.valid else ("invalid" if cr else "–"))
+        rows.append(row)
+    out += _section("Server CPU per request (µs)",
+                    "utime+stime of the server's whole process group (from /proc) during the run, "
+                    "divided by the requests answered. Lower is better; this tells fast servers "
+                    "apart when the client is the limit.", ["Name"] + labels, rows)
+
+    rows = [[name] + [_util(get((name, sc, c))) for sc, c in columns] for name in names]
+    out += _section("CPU utilisation: server / client (% of one CPU)",
+                    f"{CLIENT_BOUND_MARK}: the client (load generator) was at ≥ "
+                    f"{s['client_bound_at']:.0%}: the run measured the client's ceiling.",
+                    ["Name"] + labels, rows)
+
+    # latency
+    rows = []
+    for name in _variants(run, cases, "keepalive"):
+        for c in ka:
+            cr = get((name, "keepalive", c))
+            if cr and cr.valid:
+                rows.append([name, c] + [_range(cr.summary("latency_ms", p), fmt_num)
+                                         for p in ("p50", "p90", "p99", "p99.9")])
+    out += _section("Keep-alive latency (ms)", "wrk's percentiles, median (min–max) over rounds.",
+                    ["Name", "Concurrency", "p50", "p90", "p99", "p99.9"], rows)
+
+    # pipeline
+    rows = []
+    for name in _variants(run, cases, "pipeline"):
+        for c in _cases(run, "pipeline"):
+            cr = get((name, "pipeline", c))
+            if cr:
+                rows.append([name, c, _rate_cell(cr),
+                             _range(cr.summary("server", "us_per_request"), fmt_num)])
+    skipped = [f"{n}: {why}" for n, rec in run["variants"].items()
+               for label, why in rec.get("skipped_cases", {}).items() if label.startswith("pipeline")]
+    out += _section(f"Pipelined ×{s['pipeline_depth']} (wrk with lua/pipeline.lua)",
+                    f"Each connection sends {s['pipeline_depth']} requests in one write and "
+                    "waits for all the answers. (wrk's latency percentiles are not meaningful "
+                    "here: it records one sample per batch.)" +
+                    (" Not run: " + "; ".join(skipped) + "." if skipped else ""),
+                    ["Name", "Case", "Req/s", "Server µs/req"], rows)
+
+    # echo
+    ec = _cases(run, "echo")
+    rows = [[name] + [_rate_cell(get((name, "echo", c))) for c in ec]
+            for name in _variants(run, cases, "echo")]
+    out += _section("POST /echo: req/s by body size", "The body goes in and comes back out: "
+                    "what copying across the boundary costs.", ["Name"] + ec, rows)
+
+    # memory
+    rows = []
+    for name in run["variants"]:
+        peaks = [cr.peak_rss_kib for k, cr in cases.items() if k[0] == name and cr.peak_rss_kib]
+        if peaks:
+            rows.append([name, f"{max(peaks) / 1024:.1f}"])
+    out += _section("Server peak RSS (MiB)", "Largest VmHWM seen, summed over the processes of "
+                    "the group (for forking servers an upper bound).", ["Name", "Peak RSS"], rows)
+
+    # problems
+    problems = []
+    for (name, sc, c), cr in cases.items():
+        for p in cr.problems:
+            problems.append(f"- {name} {sc} {c}, {p}")
+    if problems:
+        out += ["", "## Invalid runs", "", "Left out of the medians above:", ""] + problems
+
+    missing = []
+    for name, rec in run["variants"].items():
+        if rec["status"] in ("failed", "skipped", "interrupted"):
+            where = f" in {rec['failed_in']}" if rec.get("failed_in") else ""
+            reason = (rec.get("reason") or "").replace("\n", " ")
+            missing.append(f"- **{name}** {rec['status']}{where}: {reason}")
+    for b in run.get("broken_manifests", []):
+        missing.append(f"- broken manifest {b['file']}: field '{b['field']}': {b['message']}")
+    if missing:
+        out += ["", "## Variants not measured (or not to the end)", ""] + missing
+
+    if settings:
+        out += ["", "## Settings", ""]
+        out += [f"- {k}: {v}" for k, v in s.items()]
+        tools = run.get("tools") or {}
+        out += ["", "Tools: " + "; ".join(f"{k} {v}" for k, v in tools.items()
+                                          if v and not isinstance(v, dict))]
+    return "\n".join(out) + "\n"
+
+
+def _util(cr: CaseResult | None) -> str:
+    if cr is None:
+        return "–"
+    if not cr.valid:
+        return "invalid"
+    server = cr.summary("server", "utilisation")
+    client = cr.summary("client", "utilisation")
+    text = f"{server['median'] * 100:.0f}% / {client['median'] * 100:.0f}%"
+    return text + (CLIENT_BOUND_MARK if cr.client_bound else "")
+
+
+def _latency(cr: CaseResult, keys) -> str:
+    if not cr.valid:
+        return "invalid"
+    return " / ".join(fmt_num((cr.summary("latency_ms", k) or {}).get("median")) for k in keys)
+
+
+def write_table(run: dict) -> Path:
+    path = Path(run["_dir"]) / results.TABLE_FILE
+    path.write_text(render(run))
+    return path
