@@ -248,8 +248,8 @@ void Connection::finish_response(int rc)
     } else if (close_delimited_) {
         if (send_body)
             out_.append(body);
-    } else {
-        if (send_body && !body.empty()) {
+    } else if (send_body) { // a HEAD or 204/304 answer has no body, not even the last chunk
+        if (!body.empty()) {
             append_hex(out_, body.size());
             out_.append("\r\n");
             out_.append(body);
