@@ -32,7 +32,15 @@ int call_c_handler(hb::Response &res, const hb_request &req, void *user_data)
     hb_response handle = table.acquire(&res);
     if (handle == 0)
         return -1; // cannot happen with one handler per thread at a time; answer 500
-    int rc = reg->fn(handle, &req, reg->user_data);
+    int rc;
+    try {
+        rc = reg->fn(handle, &req, reg->user_data);
+    } catch (...) {
+        // A C++ handler threw (the engine answers 500): the handle must still
+        // go stale, or its slot leaks and a kept copy outlives the response.
+        table.release(handle);
+        throw;
+    }
     table.release(handle);
     return rc;
 }
