@@ -1,0 +1,3 @@
+module hbbench/cgo
+
+go 1.19
