@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -392,10 +393,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
+    # SIGTERM (e.g. a CI timeout) stops like Ctrl-C: servers stopped, results kept.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.func(args)
     except (UsageError, results.ResultsError) as e:

@@ -8,6 +8,12 @@ from harness import results
 from harness.stats import CaseResult, by_case, fmt_count, fmt_num
 
 CLIENT_BOUND_MARK = "ᶜ"  # after a number: the load generator, not the server, was the limit
+NO_KEEPALIVE_MARK = "†"  # after a name: the variant closes every connection
+
+
+def _name(run: dict, name: str) -> str:
+    supports = run["variants"].get(name, {}).get("supports") or {}
+    return name + (f" {NO_KEEPALIVE_MARK}" if supports.get("keep_alive") is False else "")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -54,8 +60,13 @@ def _rate_cell(cr: CaseResult | None) -> str:
 def machine_line(run: dict) -> str:
     m, git = run["machine"], run.get("git") or {}
     commit = (git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")
+    load = ""
+    if m.get("loadavg_at_start"):
+        load = f"; load average {m['loadavg_at_start'][0]:.2f} at start"
+        if m.get("loadavg_at_end"):
+            load += f", {m['loadavg_at_end'][0]:.2f} at end"
     return (f"{m['cpu_model']}, {m['cpu_count']} CPUs, Linux {m['kernel']}; "
-            f"run {run['stamp']} ({run['started']}); commit {commit}")
+            f"run {run['stamp']} ({run['started']}); commit {commit}{load}")
 
 
 def lol_rows(run: dict) -> list[list[str]]:
@@ -126,12 +137,13 @@ def render(run: dict, settings: bool = True) -> str:
 
     # keep-alive
     ka = _cases(run, "keepalive")
-    rows = [[name] + [_rate_cell(get((name, "keepalive", c))) for c in ka]
+    rows = [[_name(run, name)] + [_rate_cell(get((name, "keepalive", c))) for c in ka]
             for name in _variants(run, cases, "keepalive")]
     out += _section("Keep-alive: req/s by concurrency (wrk -t1, GET /)",
                     f"Median (min–max) over rounds. {CLIENT_BOUND_MARK}: client-bound (wrk used "
                     f"≥ {s['client_bound_at']:.0%} of its CPU), so the server may be faster than "
-                    "shown; compare server µs/req below.",
+                    f"shown; compare server µs/req below. {NO_KEEPALIVE_MARK}: the manifest says "
+                    "no keep-alive, so wrk opened a new connection for every request.",
                     ["Name"] + ka, rows)
 
     # server CPU per request, utilisation: every scenario side by side

@@ -134,6 +134,8 @@ def tool_versions(python: str, build_dir: Path, variants=()) -> dict:
     }
     needed = {r.value for v in variants for r in v.requires if r.kind == "cmd"}
     needed |= {v.build_command[0] for v in variants if v.build_command}
+    if cache.get("HB_BUILD_GO", "").upper() in ("ON", "1", "TRUE", "YES"):
+        needed.add("go")  # the CMake build used Go for its variants
     extra = {"go": ["go", "version"], "nginx": ["nginx", "-v"],
              "gunicorn": ["gunicorn", "--version"], "uwsgi": ["uwsgi", "--version"],
              "uvicorn": ["uvicorn", "--version"]}

@@ -114,6 +114,11 @@ class Runner:
             f"scenarios {', '.join(s.scenarios)}; about {self._estimate(runnable, plans)}; "
             f"pinning: {s.pinning}")
 
+        load1 = store.data["machine"].get("loadavg_at_start", [0])[0]
+        cpus = store.data["machine"].get("cpu_count") or 1
+        if load1 > 0.5 * cpus:
+            say(f"warning: load average {load1:.2f} on {cpus} CPUs: other work competes with "
+                "the measurement; expect low and noisy numbers")
         active = [v for v in runnable if self._build(v)]
         status = "error"
         try:
