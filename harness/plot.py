@@ -87,9 +87,11 @@ def plot_lol(run, cases, colors, out_dir) -> list[Path]:
     ax.barh(y, medians, color=[colors[r[0]] for r in rows],
             xerr=list(zip(*[_err(r[1]) for r in rows])), capsize=3, ecolor="0.25")
     ax.set_yticks(list(y), [r[0] for r in rows])
-    for i, v in enumerate(medians):
-        ax.text(v, i, f"  {v:,.0f}", va="center", fontsize=8)
-    ax.set_xlim(0, max(r[1]["max"] for r in rows) * 1.18)
+    right = max(r[1]["max"] for r in rows)
+    for i, (_, summary) in enumerate(rows):  # the number just past the bar's max whisker
+        ax.text(summary["max"] + right * 0.015, i, f"{summary['median']:,.0f}", va="center",
+                fontsize=8)
+    ax.set_xlim(0, right * 1.2)
     _rate_axis(ax, "x")
     ax.set_xlabel("requests per second (median of rounds; bars: min–max)")
     ax.set_title(f"lolbenchmarks remade: ab -n {s['ab_requests']} -c {s['ab_concurrency']}, "
@@ -185,17 +187,20 @@ def plot_latency(run, cases, colors, out_dir) -> list[Path]:
                              squeeze=False, layout="constrained", sharey=True)
     width = 0.8 / len(PERCENTILES)
     alphas = (1.0, 0.75, 0.5, 0.3)
+    lowest = []
     for ax, (c, rows) in zip(axes[0], panels):
         for i, (name, cr) in enumerate(rows):
             for j, p in enumerate(PERCENTILES):
                 s = cr.summary("latency_ms", p)
                 if s:
+                    lowest.append(s["median"])
                     ax.bar(i - 0.4 + width * (j + 0.5), s["median"], width, color=colors[name],
                            alpha=alphas[j], edgecolor="0.3", linewidth=0.4)
         ax.set_xticks(range(len(rows)), [r[0] for r in rows], rotation=30, ha="right")
         _log_axis(ax)
         ax.set_title(f"wrk -c {c.split('=')[-1]}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylim(bottom=min(lowest) / 2)  # log bars start at 0: show the shortest
     axes[0][0].set_ylabel("latency, ms (log scale; lower is better)")
     handles = [plt.Rectangle((0, 0), 1, 1, color="0.35", alpha=a) for a in alphas]
     axes[0][-1].legend(handles, PERCENTILES, title="percentile", fontsize=8, loc="upper left",
@@ -215,6 +220,7 @@ def plot_server_cpu(run, cases, colors, out_dir) -> list[Path]:
     fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(columns) + 0.15 * len(names) * len(columns)),
                                     5.5), layout="constrained")
     width = 0.8 / len(names)
+    lowest = []
     for i, name in enumerate(names):
         xs, ys, errs = [], [], []
         for k, (sc, c) in enumerate(columns):
@@ -225,10 +231,12 @@ def plot_server_cpu(run, cases, colors, out_dir) -> list[Path]:
                 ys.append(s["median"])
                 errs.append(_err(s))
         if xs:
+            lowest += [y - e[0] for y, e in zip(ys, errs)]
             ax.bar(xs, ys, width, color=colors[name], label=name,
                    yerr=list(zip(*errs)), capsize=2, ecolor="0.3")
     ax.set_xticks(range(len(columns)), [f"{sc}\n{c}" for sc, c in columns], fontsize=8)
     _log_axis(ax)
+    ax.set_ylim(bottom=min(v for v in lowest if v > 0) / 2)
     ax.set_ylabel("server CPU µs per request (log scale; lower is better)")
     ax.set_title("Server CPU per request: utime+stime of the whole process group / requests",
                  fontsize=10)
