@@ -1,0 +1,239 @@
+#include "server.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <set>
+
+namespace hbpy {
+namespace {
+
+constexpr int kWaitSliceMs = 100; // how soon a signal (Ctrl-C, SIGTERM) is noticed
+
+std::set<Server *> &open_servers() // touched with the GIL held only
+{
+    static auto *servers = new std::set<Server *>;
+    return *servers;
+}
+
+[[noreturn]] void raise_oserror(int err, const std::string &message)
+{
+    // OSError(errno, message) when the error has an errno, else OSError(message).
+    PyObject *args = err != 0 ? Py_BuildValue("(is)", err, message.c_str())
+                              : Py_BuildValue("(s)", message.c_str());
+    if (args != nullptr) {
+        PyErr_SetObject(PyExc_OSError, args);
+        Py_DECREF(args);
+    }
+    throw py::error_already_set();
+}
+
+int errno_for(int rc)
+{
+    switch (rc) {
+    case HB_E_ADDRINUSE:
+        return EADDRINUSE;
+    case HB_E_ADDRESS:
+        return EADDRNOTAVAIL;
+    default:
+        return 0;
+    }
+}
+
+std::string upper(std::string s)
+{
+    for (char &c : s)
+        if (c >= 'a' && c <= 'z')
+            c = static_cast<char>(c - 'a' + 'A');
+    return s;
+}
+
+std::string allow_header(const Route &route)
+{
+    std::vector<std::string> methods;
+    for (const Endpoint &e : route.endpoints)
+        for (const std::string &m : e.methods) {
+            methods.push_back(m);
+            if (m == "GET")
+                methods.push_back("HEAD");
+        }
+    std::sort(methods.begin(), methods.end());
+    methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
+    std::string allow;
+    for (const std::string &m : methods)
+        allow += (allow.empty() ? "" : ", ") + m;
+    return allow;
+}
+
+} // namespace
+
+Server::Server(unsigned threads, bool reuse_port)
+{
+    hb_options options;
+    hb_options_init(&options);
+    options.io_threads = threads;
+    options.reuse_port = reuse_port ? 1 : 0;
+    options.on_thread_start = on_thread_start;
+    options.on_thread_stop = on_thread_stop;
+    options.hook_data = PyInterpreterState_Get();
+    if (threads == 0)
+        throw py::value_error("threads must be at least 1");
+    int rc = hb_server_create(&options, &server_);
+    if (rc == HB_E_INVAL)
+        throw py::value_error(std::string("cannot create the server: ") + hb_strerror(rc));
+    if (rc != HB_OK)
+        throw std::runtime_error(std::string("cannot create the server: ") + hb_strerror(rc));
+    open_servers().insert(this);
+}
+
+Server::~Server()
+{
+    try {
+        close();
+    } catch (...) {
+        // close() raises only from a handler's thread, where it cannot free; leak then.
+    }
+}
+
+void Server::handle(const std::string &pattern, py::object handler,
+                    std::optional<std::vector<std::string>> methods)
+{
+    if (server_ == nullptr || started_)
+        throw std::runtime_error("routes must be added before the server starts");
+    if (!PyCallable_Check(handler.ptr()))
+        throw py::type_error("handler must be callable");
+    if (pattern.empty() || pattern.front() != '/')
+        throw py::value_error("pattern must start with '/': '" + pattern + "'");
+    std::vector<std::string> wanted;
+    if (methods) {
+        if (methods->empty())
+            throw py::value_error("methods must name at least one method (None means all)");
+        for (const std::string &m : *methods)
+            wanted.push_back(upper(m));
+    }
+
+    auto route = std::find_if(routes_.begin(), routes_.end(),
+                              [&](const Route &r) { return r.pattern == pattern; });
+    if (route != routes_.end()) {
+        for (const Endpoint &e : route->endpoints) {
+            bool overlap = e.methods.empty() || wanted.empty();
+            for (const std::string &m : wanted)
+                overlap = overlap || std::find(e.methods.begin(), e.methods.end(), m) != e.methods.end();
+            if (overlap)
+                throw py::value_error("route '" + pattern + "' is already registered for " +
+                                      (wanted.empty() ? std::string("those methods") : "a method of these"));
+        }
+    } else {
+        routes_.push_back(Route{pattern, {}, {}});
+        route = std::prev(routes_.end());
+        int rc = hb_server_handle(server_, pattern.c_str(), on_request, &*route);
+        if (rc != HB_OK) {
+            routes_.pop_back();
+            throw py::value_error("cannot route '" + pattern + "': " + hb_strerror(rc));
+        }
+    }
+    route->endpoints.push_back(Endpoint{std::move(wanted), handler.release().ptr()});
+    route->allow = allow_header(*route);
+}
+
+void Server::listen(const std::string &host, unsigned port)
+{
+    if (server_ == nullptr)
+        throw std::runtime_error("the server is closed");
+    int rc = hb_server_listen(server_, host.c_str(), port);
+    if (rc != HB_OK) {
+        std::string address = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+        raise_oserror(errno_for(rc), "cannot listen on " + address + ":" + std::to_string(port) +
+                                         ": " + hb_strerror(rc));
+    }
+    listening_ = true;
+}
+
+int Server::port() const
+{
+    if (server_ == nullptr || !listening_)
+        throw std::runtime_error("the server is not listening");
+    return hb_server_port(server_);
+}
+
+void Server::start()
+{
+    if (server_ == nullptr)
+        throw std::runtime_error("the server is closed");
+    if (!listening_)
+        throw std::runtime_error("listen() before start()");
+    if (started_)
+        return;
+    int rc = hb_server_start(server_);
+    if (rc != HB_OK)
+        throw std::runtime_error(std::string("cannot start the server: ") + hb_strerror(rc));
+    started_ = true;
+}
+
+bool Server::wait(std::optional<double> timeout)
+{
+    if (server_ == nullptr || !started_)
+        return true;
+    double left_ms = timeout ? std::max(0.0, *timeout * 1000.0) : HUGE_VAL;
+    for (;;) {
+        int slice = static_cast<int>(std::min<double>(left_ms, kWaitSliceMs));
+        int rc;
+        {
+            py::gil_scoped_release unlocked; // io threads run handlers meanwhile
+            rc = hb_server_wait(server_, slice);
+        }
+        if (rc == HB_OK)
+            return true;
+        if (PyErr_CheckSignals() != 0) // runs Python signal handlers; they may raise
+            throw py::error_already_set();
+        left_ms -= slice;
+        if (left_ms <= 0)
+            return false;
+    }
+}
+
+void Server::serve()
+{
+    start();
+    try {
+        wait(std::nullopt);
+    } catch (py::error_already_set &) {
+        stop();
+        py::gil_scoped_release unlocked;
+        hb_server_wait(server_, -1); // drain (bounded by the drain timeout)
+        throw;
+    }
+}
+
+void Server::stop()
+{
+    if (server_ != nullptr)
+        hb_server_stop(server_);
+}
+
+void Server::close()
+{
+    if (server_ == nullptr)
+        return;
+    if (on_io_thread())
+        throw std::runtime_error("a server cannot be closed from a handler; call stop()");
+    {
+        py::gil_scoped_release unlocked; // draining handlers need the GIL
+        hb_server_free(server_);
+    }
+    server_ = nullptr;
+    for (Route &route : routes_)
+        for (Endpoint &e : route.endpoints)
+            Py_CLEAR(e.handler);
+    routes_.clear();
+    open_servers().erase(this);
+}
+
+void Server::close_all()
+{
+    std::vector<Server *> servers(open_servers().begin(), open_servers().end());
+    for (Server *s : servers)
+        s->close();
+}
+
+} // namespace hbpy

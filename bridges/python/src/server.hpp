@@ -1,0 +1,50 @@
+// The server's lifecycle for Python: cold paths, bound with pybind11.
+#pragma once
+
+#include "dispatch.hpp"
+
+#include <pybind11/pybind11.h>
+
+#include <list>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hbpy {
+
+namespace py = pybind11;
+
+class Server {
+public:
+    Server(unsigned threads, bool reuse_port);
+    ~Server();
+    Server(const Server &) = delete;
+    Server &operator=(const Server &) = delete;
+
+    // Route pattern to handler for methods (None: all). Before start only.
+    void handle(const std::string &pattern, py::object handler,
+                std::optional<std::vector<std::string>> methods);
+    // Bind; OSError naming host:port when that fails.
+    void listen(const std::string &host, unsigned port);
+    int port() const;
+    void start();
+    // Wait for the server to end, in slices with the GIL released, checking for
+    // signals between them. True once it ended, False when timeout ran out.
+    bool wait(std::optional<double> timeout);
+    // start() (if needed) and wait(None); on an exception from a signal
+    // handler, stop and drain first, then re-raise.
+    void serve();
+    void stop();  // async-signal-safe underneath; idempotent
+    void close(); // stop, drain, join and free; idempotent
+
+    // close() every server still open: the interpreter must not finalize under io threads.
+    static void close_all();
+
+private:
+    hb_server *server_ = nullptr;
+    std::list<Route> routes_; // stable addresses: the engine keeps pointers to them
+    bool started_ = false;
+    bool listening_ = false;
+};
+
+} // namespace hbpy
