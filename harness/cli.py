@@ -314,7 +314,8 @@ def _add_run_options(p) -> None:
     p.add_argument("--variants", action="append", metavar="NAMES",
                    help="only these variants (comma or space separated; default: all)")
     p.add_argument("--scenarios", action="append", metavar="NAMES",
-                   help=f"only these scenarios, from {', '.join(scenarios.SCENARIOS)} (default: all)")
+                   help=f"only these scenarios, from {', '.join(scenarios.SCENARIOS)} "
+                        "(default: all)")
     p.add_argument("--duration", type=_positive_int, metavar="SECONDS",
                    help="seconds per wrk run (default 3; --quick 1)")
     p.add_argument("--repeats", type=_positive_int, metavar="N",

@@ -113,7 +113,8 @@ class Connection:
             if not self._fill():
                 if not self.buf:
                     raise ProtocolError("connection closed before any response")
-                raise ProtocolError(f"connection closed inside the response head: {self.buf[:80]!r}")
+                raise ProtocolError("connection closed inside the response head: "
+                                    f"{self.buf[:80]!r}")
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ", 2)

@@ -47,7 +47,8 @@ def run_client(command: list[str], timeout: float) -> ClientRun:
     usage.start()
     t0 = time.monotonic()
     try:
-        proc = subprocess.run(command, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(command, capture_output=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
         code, out, err = proc.returncode, proc.stdout, proc.stderr
     except subprocess.TimeoutExpired as e:
         code, out, err = None, e.stdout or b"", (e.stderr or b"") + b"\n(killed: timed out)"

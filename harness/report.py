@@ -127,7 +127,8 @@ def render(run: dict, settings: bool = True) -> str:
         for case in _cases(run, "lol"):
             cr = get((name, "lol", case))
             if cr:
-                rows.append([name, _rate_cell(cr), _range(cr.summary("server", "us_per_request"), fmt_num),
+                rows.append([name, _rate_cell(cr),
+                             _range(cr.summary("server", "us_per_request"), fmt_num),
                              _util(cr), _latency(cr, ("p50", "p99")),
                              run["variants"][name].get("reference_row") or "–"])
     out += _section("lol in detail", "Req/s as median (min–max) over rounds; "
@@ -189,7 +190,8 @@ def render(run: dict, settings: bool = True) -> str:
                 rows.append([name, c, _rate_cell(cr),
                              _range(cr.summary("server", "us_per_request"), fmt_num)])
     skipped = [f"{n}: {why}" for n, rec in run["variants"].items()
-               for label, why in rec.get("skipped_cases", {}).items() if label.startswith("pipeline")]
+               for label, why in rec.get("skipped_cases", {}).items()
+               if label.startswith("pipeline")]
     out += _section(f"Pipelined ×{s['pipeline_depth']} (wrk with lua/pipeline.lua)",
                     f"Each connection sends {s['pipeline_depth']} requests in one write and "
                     "waits for all the answers. (wrk's latency percentiles are not meaningful "

@@ -293,7 +293,8 @@ def load_run(path: Path) -> dict:
         raise ResultsError(f"{path}: not a harness results file (format is not {FORMAT!r})")
     version = data.get("schema_version")
     if version not in READABLE_VERSIONS:
-        known = ", ".join(f"{v} ({SCHEMA_HISTORY[v].split(':')[0]})" for v in sorted(READABLE_VERSIONS))
+        known = ", ".join(f"{v} ({SCHEMA_HISTORY[v].split(':')[0]})"
+                          for v in sorted(READABLE_VERSIONS))
         newer = isinstance(version, int) and version > SCHEMA_VERSION
         hint = ("written by a newer harness: update this checkout" if newer else
                 "not a version this harness knows")

@@ -60,7 +60,8 @@ def measurement_line(m: dict) -> str:
     text = f"{fmt_count(m['rps'])} req/s"
     if server["us_per_request"] is not None:
         text += f", server {fmt_num(server['us_per_request'])} µs/req"
-    text += f", server CPU {server['utilisation'] * 100:.0f}%, client CPU {client['utilisation'] * 100:.0f}%"
+    text += (f", server CPU {server['utilisation'] * 100:.0f}%, "
+             f"client CPU {client['utilisation'] * 100:.0f}%")
     if client["bound"]:
         text += " (client-bound)"
     return text
@@ -119,9 +120,9 @@ class Runner:
         if load1 > 0.5 * cpus:
             say(f"warning: load average {load1:.2f} on {cpus} CPUs: other work competes with "
                 "the measurement; expect low and noisy numbers")
-        active = [v for v in runnable if self._build(v)]
         status = "error"
         try:
+            active = [v for v in runnable if self._build(v)]
             for r in range(1, s.repeats + 1):
                 for v in list(active):
                     if not self._round(v, r, plans[v.name]):

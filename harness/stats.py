@@ -70,7 +70,7 @@ class CaseResult:
                 for p in r["problems"]]
 
     def summary(self, *path) -> dict | None:
-        """median/min/max of a field over the valid repeats, e.g. summary('server', 'us_per_request')."""
+        """median/min/max of a field over the valid repeats, e.g. ('server', 'us_per_request')."""
         return summarize(_dig(r, path) for r in self.valid_runs)
 
     @property

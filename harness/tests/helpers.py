@@ -72,7 +72,8 @@ def make_stored_run(results_dir: Path, scale: dict[str, float], rounds: int = 2,
     invalid: (variant, scenario) pairs whose runs use the socket-error sample instead.
     """
     settings = Settings(scenarios=["lol", "keepalive", "pipeline", "echo"], duration=1,
-                        repeats=rounds, concurrency=[10, 64], echo_sizes=[1024, 16384], ab_requests=2000,
+                        repeats=rounds, concurrency=[10, 64], echo_sizes=[1024, 16384],
+                        ab_requests=2000,
                         pinning="server CPU 0, client CPU 1")
     store = results.RunStore(results_dir, ["test"], settings.as_dict(),
                              results.machine_info(), {"wrk": "wrk 4.1.0"},

@@ -73,7 +73,8 @@ def test_micro_runs_programs_and_stores_their_json(tmp_path):
     assert run_dir.name.endswith("-micro")
     index = json.loads((run_dir / "micro.json").read_text())
     assert index["programs"]["bench_fake"]["exit_code"] == 0
-    assert json.loads((run_dir / "bench_fake.json").read_text())["benchmarks"][0]["name"] == "BM_Cross"
+    stored = json.loads((run_dir / "bench_fake.json").read_text())
+    assert stored["benchmarks"][0]["name"] == "BM_Cross"
 
 
 def test_report_and_plot_from_a_stored_run(tmp_path):

@@ -144,7 +144,8 @@ def test_discover_sorts_and_separates_broken(ctx):
 
 
 def test_missing_requirements_name_what_is_missing(ctx):
-    v = parse(ctx, GOOD.replace('"cmd:sh", "py:json"', '"cmd:no-such-tool-hb", "py:no_such_mod_hb"'))
+    v = parse(ctx, GOOD.replace('"cmd:sh", "py:json"',
+                                '"cmd:no-such-tool-hb", "py:no_such_mod_hb"'))
     reasons = manifest.missing_requirements(v, ctx)
     assert any("run make build" in r and "cpp-beast" in r for r in reasons)
     assert any("'no-such-tool-hb' not found on PATH" in r for r in reasons)
