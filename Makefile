@@ -66,9 +66,14 @@ test: build
 test-cpp:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 1
 
+# One pytest run per suite: each folder has its own conftest helpers.
+PY_SUITES := $(wildcard bridges/python/tests servers/tests harness/tests)
 test-python:
-	HB_BUILD_DIR=$(abspath $(BUILD_DIR)) HB_PYTHON=$(PYTHON) $(PYTHON) -m pytest -q -p no:cacheprovider -W error \
-	  $(wildcard bridges/python/tests harness/tests servers/tests)
+	@status=0; for suite in $(PY_SUITES); do \
+	  echo "== pytest $$suite"; \
+	  HB_BUILD_DIR=$(abspath $(BUILD_DIR)) HB_PYTHON=$(PYTHON) $(PYTHON) -m pytest -q -p no:cacheprovider -W error $$suite \
+	    || status=1; \
+	done; exit $$status
 
 bench: build
 	$(HARNESS) bench $(HARNESS_OPTS)
