@@ -87,6 +87,20 @@ void native_write_14B(benchmark::State &state)
     }
 }
 
+// Response::add_header("Content-Type", "text/plain"): the header checks
+// (token characters, no CR/LF, not a framing header) and the appends.
+void native_add_header(benchmark::State &state)
+{
+    hb::Response res;
+    unsigned n = 0;
+    for (auto _ : state) {
+        int rc = res.add_header("Content-Type", "text/plain");
+        benchmark::DoNotOptimize(rc);
+        if (++n % kWritesPerReset == 0)
+            hbbench::reset_response(res);
+    }
+}
+
 // hb_response_write: PLT call, thread_local table lookup, generation check, append.
 void c_abi_write_14B(benchmark::State &state)
 {
@@ -147,6 +161,7 @@ void c_abi_handle_acquire_release(benchmark::State &state)
 BENCHMARK(native_engine_calls_handler)->Name("native/engine_calls_handler");
 BENCHMARK(c_abi_engine_calls_handler)->Name("c_abi/engine_calls_handler");
 BENCHMARK(native_response_reset)->Name("native/response_reset");
+BENCHMARK(native_add_header)->Name("native/add_header");
 BENCHMARK(native_write_14B)->Name("native/write_14B");
 BENCHMARK(c_abi_write_14B)->Name("c_abi/write_14B");
 BENCHMARK(c_abi_write_stale_handle)->Name("c_abi/write_stale_handle");

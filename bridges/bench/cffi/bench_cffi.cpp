@@ -13,7 +13,6 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <string>
 
 extern "C" int hello_c_handler(hb_response res, const hb_request *req, void *user_data);
 
@@ -74,16 +73,11 @@ hb_handler callback(PyObject *handlers, const char *name)
 bool load_callbacks()
 {
     PyObject *sys_path = PySys_GetObject("path"); // borrowed
-    std::string dirs = HB_CFFI_PATH;
-    for (std::size_t start = 0, end; start <= dirs.size(); start = end + 1) {
-        end = dirs.find(':', start);
-        if (end == std::string::npos)
-            end = dirs.size();
-        PyObject *dir = PyUnicode_FromStringAndSize(dirs.data() + start,
-                                                    static_cast<Py_ssize_t>(end - start));
-        PyList_Insert(sys_path, 0, dir);
-        Py_DECREF(dir);
-    }
+    PyObject *dir = PyUnicode_FromString(HB_CFFI_MODULE_DIR);
+    int rc = dir == nullptr ? -1 : PyList_Insert(sys_path, 0, dir);
+    Py_XDECREF(dir);
+    if (rc != 0)
+        return false;
     PyObject *handlers = PyImport_ImportModule("cffi_handlers");
     if (handlers == nullptr)
         return false;
@@ -109,7 +103,7 @@ int main(int argc, char **argv)
     Py_InitializeEx(0);
     if (!load_callbacks()) {
         PyErr_Print();
-        std::fprintf(stderr, "bench_cffi: cannot load the CFFI module from %s\n", HB_CFFI_PATH);
+        std::fprintf(stderr, "bench_cffi: cannot load the CFFI module from %s\n", HB_CFFI_MODULE_DIR);
         return 1;
     }
     PyThreadState *main_state = PyEval_SaveThread();
