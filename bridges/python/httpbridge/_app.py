@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import ipaddress
 import os
 import select
@@ -90,8 +91,7 @@ def route(
     wanted = _methods(methods)
 
     def register(handler: H) -> H:
-        if not callable(handler):
-            raise TypeError(f"route(): handler must be callable, not {type(handler).__name__}")
+        _check_handler(handler)
         for p, _, m in _routes:
             if p == pattern and _overlaps(m, wanted):
                 raise ValueError(f"route {pattern!r} is already registered for these methods")
@@ -101,6 +101,14 @@ def route(
     if fn is not None:
         return register(fn)  # type: ignore[arg-type]
     return register
+
+
+def _check_handler(handler: object) -> None:
+    if not callable(handler):
+        raise TypeError(f"handler must be callable, not {type(handler).__name__}")
+    if inspect.iscoroutinefunction(handler):
+        raise TypeError("handlers are called synchronously on a server thread; "
+                        f"{getattr(handler, '__qualname__', handler)!r} is a coroutine function")
 
 
 # ---- one server -----------------------------------------------------------
@@ -215,9 +223,8 @@ class Server:
 
 
 def _route_entry(entry: tuple) -> tuple[str, Handler, Methods]:  # type: ignore[type-arg]
-    if len(entry) == 2:
-        return entry[0], entry[1], None
-    pattern, handler, methods = entry
+    pattern, handler, methods = entry if len(entry) == 3 else (*entry, None)
+    _check_handler(handler)
     return pattern, handler, _methods(methods)
 
 

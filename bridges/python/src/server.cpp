@@ -174,6 +174,8 @@ bool Server::wait(std::optional<double> timeout)
 {
     if (server_ == nullptr || !started_)
         return true;
+    if (on_io_thread())
+        throw std::runtime_error("a handler cannot wait for a server; call stop()");
     double left_ms = timeout ? std::max(0.0, *timeout * 1000.0) : HUGE_VAL;
     for (;;) {
         int slice = static_cast<int>(std::min<double>(left_ms, kWaitSliceMs));

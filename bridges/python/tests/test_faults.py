@@ -186,6 +186,33 @@ def test_closing_a_server_from_its_handler_is_refused(serve) -> None:  # type: i
     assert errors == ["a server cannot be closed from a handler; call stop()"]
 
 
+def test_waiting_from_a_handler_is_refused(serve) -> None:  # type: ignore[no-untyped-def]
+    errors: list = []  # type: ignore[type-arg]
+    holder: list = []  # type: ignore[type-arg]
+
+    def handler(w: ResponseWriter, req: Request) -> None:
+        for call in (lambda: holder[0].wait(1), holder[0].serve):
+            try:
+                call()
+            except RuntimeError as e:
+                errors.append(str(e))
+
+    server = serve([("/", handler)])
+    holder.append(server)
+    assert request(server.port).status == 200
+    assert errors == ["a handler cannot wait for a server; call stop()"] * 2
+
+
+def test_coroutine_handlers_are_refused() -> None:
+    async def handler(w: ResponseWriter, req: Request) -> None:
+        w.write("never")
+
+    with pytest.raises(TypeError, match="coroutine function"):
+        httpbridge.route("/async-not-supported", handler)
+    with pytest.raises(TypeError, match="coroutine function"):
+        Server("127.0.0.1", 0, routes=[("/", handler)])
+
+
 def test_routes_after_start_are_refused() -> None:
     with Server("127.0.0.1", 0, routes=[]) as server:
         server.start()
