@@ -3,20 +3,32 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <algorithm>
+#include <array>
+
 namespace hb {
 namespace {
 
-// RFC 9110 token characters: what a header name may be made of.
+// RFC 9110 token characters: what a header name may be made of. A table,
+// because this runs for every header of every response.
+constexpr auto kTokenChars = [] {
+    std::array<bool, 256> table{};
+    for (int c = '0'; c <= '9'; ++c)
+        table[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c)
+        table[c] = table[c - 'a' + 'A'] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+        table[static_cast<unsigned char>(c)] = true;
+    return table;
+}();
+
 bool is_token(std::string_view s)
 {
     if (s.empty())
         return false;
-    for (unsigned char c : s) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-        if (!ok)
+    for (unsigned char c : s)
+        if (!kTokenChars[c])
             return false;
-    }
     return true;
 }
 
@@ -58,10 +70,15 @@ int Response::add_header(std::string_view name, std::string_view value)
     if (boost::beast::iequals(name, "Content-Length") ||
         boost::beast::iequals(name, "Transfer-Encoding"))
         return HB_E_INVAL;
-    headers_.append(name);
-    headers_.append(": ");
-    headers_.append(value);
-    headers_.append("\r\n");
+    std::size_t at = headers_.size();
+    headers_.resize(at + name.size() + value.size() + 4);
+    char *out = headers_.data() + at;
+    out = std::copy(name.begin(), name.end(), out);
+    *out++ = ':';
+    *out++ = ' ';
+    out = std::copy(value.begin(), value.end(), out);
+    *out++ = '\r';
+    *out = '\n';
     return HB_OK;
 }
 
