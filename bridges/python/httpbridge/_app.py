@@ -125,6 +125,7 @@ def _numeric_host(host: str | None, port: int) -> str:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as e:
         raise OSError(f"cannot listen on {host}:{port}: {e}") from e
+    info.sort(key=lambda entry: entry[0] != socket.AF_INET)  # 'localhost': 127.0.0.1 before ::1
     return str(info[0][4][0])
 
 
@@ -265,6 +266,8 @@ def run(host: str = "127.0.0.1", port: int = 5000, threads: int = 1, workers: in
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int, not {workers!r}")
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive int, not {threads!r}")
     if workers > 1:
         _run_workers(host, port, threads, workers)
         return

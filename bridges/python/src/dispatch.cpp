@@ -132,7 +132,8 @@ int call_handler(ThreadContext &ctx, PyObject *handler, hb_response res, const h
         rc = -1; // the engine answers 500 if nothing was sent yet
     } else {
         Py_DECREF(result); // the return value is ignored
-        rc = send_headers(ctx, res);
+        if ((rc = send_headers(ctx, res)) != HB_OK)
+            PySys_WriteStderr("httpbridge: cannot send the response headers: %s\n", hb_strerror(rc));
     }
 
     // From here on a kept object raises when used; a kept one is not reused.

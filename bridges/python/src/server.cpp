@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <set>
+#include <thread>
 
 namespace hbpy {
 namespace {
@@ -98,7 +99,7 @@ Server::~Server()
 void Server::handle(const std::string &pattern, py::object handler,
                     std::optional<std::vector<std::string>> methods)
 {
-    if (server_ == nullptr || started_)
+    if (!usable() || started_)
         throw std::runtime_error("routes must be added before the server starts");
     if (!PyCallable_Check(handler.ptr()))
         throw py::type_error("handler must be callable");
@@ -138,7 +139,7 @@ void Server::handle(const std::string &pattern, py::object handler,
 
 void Server::listen(const std::string &host, unsigned port)
 {
-    if (server_ == nullptr)
+    if (!usable())
         throw std::runtime_error("the server is closed");
     int rc = hb_server_listen(server_, host.c_str(), port);
     if (rc != HB_OK) {
@@ -151,14 +152,14 @@ void Server::listen(const std::string &host, unsigned port)
 
 int Server::port() const
 {
-    if (server_ == nullptr || !listening_)
+    if (!usable() || !listening_)
         throw std::runtime_error("the server is not listening");
     return hb_server_port(server_);
 }
 
 void Server::start()
 {
-    if (server_ == nullptr)
+    if (!usable())
         throw std::runtime_error("the server is closed");
     if (!listening_)
         throw std::runtime_error("listen() before start()");
@@ -170,21 +171,28 @@ void Server::start()
     started_ = true;
 }
 
+int Server::wait_unlocked(int timeout_ms)
+{
+    waiters_.fetch_add(1); // with the GIL held: close() cannot free the server now
+    int rc;
+    {
+        py::gil_scoped_release unlocked; // io threads run handlers meanwhile
+        rc = hb_server_wait(server_, timeout_ms);
+        waiters_.fetch_sub(1);
+    }
+    return rc;
+}
+
 bool Server::wait(std::optional<double> timeout)
 {
-    if (server_ == nullptr || !started_)
+    if (!usable() || !started_)
         return true;
     if (on_io_thread())
         throw std::runtime_error("a handler cannot wait for a server; call stop()");
     double left_ms = timeout ? std::max(0.0, *timeout * 1000.0) : HUGE_VAL;
     for (;;) {
         int slice = static_cast<int>(std::min<double>(left_ms, kWaitSliceMs));
-        int rc;
-        {
-            py::gil_scoped_release unlocked; // io threads run handlers meanwhile
-            rc = hb_server_wait(server_, slice);
-        }
-        if (rc == HB_OK)
+        if (wait_unlocked(slice) == HB_OK || !usable())
             return true;
         if (PyErr_CheckSignals() != 0) // runs Python signal handlers; they may raise
             throw py::error_already_set();
@@ -201,26 +209,31 @@ void Server::serve()
         wait(std::nullopt);
     } catch (py::error_already_set &) {
         stop();
-        py::gil_scoped_release unlocked;
-        hb_server_wait(server_, -1); // drain (bounded by the drain timeout)
+        if (usable())
+            wait_unlocked(-1); // drain (bounded by the drain timeout)
         throw;
     }
 }
 
 void Server::stop()
 {
-    if (server_ != nullptr)
+    if (usable())
         hb_server_stop(server_);
 }
 
 void Server::close()
 {
-    if (server_ == nullptr)
+    if (!usable())
         return;
     if (on_io_thread())
         throw std::runtime_error("a server cannot be closed from a handler; call stop()");
+    closing_ = true;
+    hb_server_stop(server_);
     {
         py::gil_scoped_release unlocked; // draining handlers need the GIL
+        hb_server_wait(server_, -1);
+        while (waiters_.load() != 0) // other waiters return now that it has stopped
+            std::this_thread::yield();
         hb_server_free(server_);
     }
     server_ = nullptr;

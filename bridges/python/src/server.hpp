@@ -5,6 +5,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <atomic>
 #include <list>
 #include <optional>
 #include <string>
@@ -41,7 +42,15 @@ public:
     static void close_all();
 
 private:
+    bool usable() const { return server_ != nullptr && !closing_; } // with the GIL held
+    int wait_unlocked(int timeout_ms); // hb_server_wait with the GIL released
+
+    // Threads other than the one closing may be inside hb_server_wait with the
+    // GIL released: close() marks closing_ (under the GIL), then frees the
+    // server only once waiters_ is back to 0.
     hb_server *server_ = nullptr;
+    bool closing_ = false;
+    std::atomic<int> waiters_{0};
     std::list<Route> routes_; // stable addresses: the engine keeps pointers to them
     bool started_ = false;
     bool listening_ = false;

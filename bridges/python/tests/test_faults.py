@@ -213,6 +213,23 @@ def test_coroutine_handlers_are_refused() -> None:
         Server("127.0.0.1", 0, routes=[("/", handler)])
 
 
+def test_close_while_another_thread_serves_and_waits() -> None:
+    server = Server("127.0.0.1", 0, routes=[("/", lambda w, r: w.write("hi"))])
+    server.start()
+    threads = [threading.Thread(target=server.serve), threading.Thread(target=server.wait)]
+    for t in threads:
+        t.start()
+    assert request(server.port).body == b"hi"
+    server.close()  # they are inside hb_server_wait with the GIL released: no use after free
+    for t in threads:
+        t.join(TIMEOUT)
+        assert not t.is_alive()
+    server.stop()  # all harmless once closed
+    assert server.wait(0.1) is True
+    with pytest.raises(RuntimeError):
+        server.start()
+
+
 def test_routes_after_start_are_refused() -> None:
     with Server("127.0.0.1", 0, routes=[]) as server:
         server.start()
