@@ -238,7 +238,8 @@ def _serve_with_signals(server: Server) -> None:
             server.stop()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, on_signal)
+            if signal.getsignal(sig) != signal.SIG_IGN:  # ignored (nohup, `&`): leave it so
+                previous[sig] = signal.signal(sig, on_signal)
     _running.add(server)
     try:
         server.serve()
@@ -426,7 +427,8 @@ def _run_workers(host: str, port: int, threads: int, workers: int) -> None:
                 pool.stop()
 
             for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, forward)
+                if signal.getsignal(sig) != signal.SIG_IGN:
+                    previous[sig] = signal.signal(sig, forward)
         _running.add(pool)
         while pool.pidfds:
             pool.reap_one(None)
