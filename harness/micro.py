@@ -26,6 +26,19 @@ def _time(value: float, unit: str) -> str:
     return f"{value:,.1f} {unit}"
 
 
+# Keys of a benchmark entry that are Google Benchmark's own, not user counters.
+_STANDARD_KEYS = {"name", "family_index", "per_family_instance_index", "run_name", "run_type",
+                  "repetitions", "repetition_index", "threads", "iterations", "real_time",
+                  "cpu_time", "time_unit", "aggregate_name", "aggregate_unit",
+                  "error_occurred", "error_message", "label"}
+
+
+def _counters(bench: dict) -> str:
+    """User counters (e.g. bench_cgo's per_call), which some benchmarks must be read by."""
+    return " ".join(f"{k}={v:,.4g}" for k, v in bench.items()
+                    if k not in _STANDARD_KEYS and isinstance(v, (int, float)))
+
+
 def run_micro(build_dir: Path, results_dir: Path, python: str, cpus: str | None,
               extra_args: list[str], out) -> tuple[Path, int]:
     """Run every program; store results/<stamp>-micro/; return (dir, number of failures)."""
@@ -45,18 +58,26 @@ def run_micro(build_dir: Path, results_dir: Path, python: str, cpus: str | None,
         proc = subprocess.run(command, capture_output=True, text=True)
         (run_dir / f"{program.name}.stderr.txt").write_text(proc.stderr)
         entry = {"command": command, "exit_code": proc.returncode, "file": None}
+        errors: list[str] = []
         try:
             data = json.loads(proc.stdout)
             (run_dir / f"{program.name}.json").write_text(proc.stdout)
             entry["file"] = f"{program.name}.json"
             for b in data.get("benchmarks", []):
+                if b.get("error_occurred"):
+                    # SkipWithError leaves the exit code at 0: the JSON is the only sign.
+                    errors.append(f"{program.name}: {b['name']}: {b.get('error_message', '')}")
+                    continue
                 rows.append((program.name, b["name"], _time(b["real_time"], b["time_unit"]),
-                             _time(b["cpu_time"], b["time_unit"]), f"{b['iterations']:,}"))
+                             _time(b["cpu_time"], b["time_unit"]), f"{b['iterations']:,}",
+                             _counters(b)))
         except json.JSONDecodeError:
             (run_dir / f"{program.name}.stdout.txt").write_text(proc.stdout)
-        if proc.returncode != 0 or entry["file"] is None:
+        if proc.returncode != 0 or entry["file"] is None or errors:
             failures += 1
             out.write(f"FAILED (exit code {proc.returncode}; see {program.name}.stderr.txt)\n")
+            for line in errors:
+                out.write(f"  {line}\n")
         else:
             out.write("ok\n")
         index["programs"][program.name] = entry
@@ -64,11 +85,10 @@ def run_micro(build_dir: Path, results_dir: Path, python: str, cpus: str | None,
     index["finished"] = results.iso(results.utc_now())
     results.write_json(run_dir / "micro.json", index)
     if rows:
-        widths = [max(len(r[i]) for r in rows + [("program", "benchmark", "time", "CPU",
-                                                    "iterations")]) for i in range(5)]
-        header = ("program", "benchmark", "time", "CPU", "iterations")
+        header = ("program", "benchmark", "time", "CPU", "iterations", "counters")
+        widths = [max(len(r[i]) for r in rows + [header]) for i in range(6)]
         out.write("\n" + "  ".join(h.ljust(w) for h, w in zip(header, widths)) + "\n")
         for r in rows:
-            out.write("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+            out.write("  ".join(c.ljust(w) if i in (0, 1, 5) else c.rjust(w)
                                 for i, (c, w) in enumerate(zip(r, widths))) + "\n")
     return run_dir, failures
