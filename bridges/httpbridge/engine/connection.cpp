@@ -40,12 +40,8 @@ void append_hex(std::string &out, std::uint64_t n)
     out.append(digits, result.ptr);
 }
 
-std::string format_peer(const asio::ip::tcp::socket &socket)
+std::string format_peer(const asio::ip::tcp::endpoint &peer)
 {
-    error_code ec;
-    auto peer = socket.remote_endpoint(ec);
-    if (ec)
-        return {};
     auto address = peer.address().to_string();
     if (peer.address().is_v6())
         address = "[" + address + "]";
@@ -59,8 +55,9 @@ bool status_has_body(int status)
 
 } // namespace
 
-Connection::Connection(asio::ip::tcp::socket socket, Worker &worker)
-    : socket_(std::move(socket)), worker_(worker), remote_(format_peer(socket_))
+Connection::Connection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint &peer,
+                       Worker &worker)
+    : socket_(std::move(socket)), worker_(worker), remote_(format_peer(peer))
 {
     worker_.link(this);
 }
@@ -161,7 +158,7 @@ void Connection::process()
     if (!out_.empty())
         write();
     else if (close_after_write_)
-        linger();
+        end();
     else if (phase_ == Phase::reading)
         read();
 }
@@ -318,6 +315,7 @@ bool Connection::write_now()
 
 void Connection::fail_request(int status)
 {
+    must_linger_ = true; // the rest of the refused request may still be on its way
     parser_.reset();
     in_.consume(in_.size());
     keep_alive_ = false;
@@ -351,7 +349,7 @@ void Connection::on_write(error_code ec, std::size_t)
     }
     out_.clear();
     if (close_after_write_) {
-        linger();
+        end();
         return;
     }
     phase_ = Phase::reading;
@@ -368,9 +366,21 @@ void Connection::on_write(error_code ec, std::size_t)
     process();
 }
 
-// After a final response: stop sending, then read and drop what the client
-// still sends until it closes, so that the kernel does not answer unread
-// bytes with a reset that would destroy the response in flight.
+// After the final response. A client that may still be sending (a request
+// refused half-read, bytes after a "Connection: close" request) gets a
+// lingering close; everyone else a plain one, which saves a wakeup and three
+// system calls per connection when clients do not keep connections alive.
+void Connection::end()
+{
+    if (must_linger_ || in_.size() != 0 || parser_)
+        linger();
+    else
+        close();
+}
+
+// Stop sending, then read and drop what the client still sends until it
+// closes, so that the kernel does not answer unread bytes with a reset that
+// would destroy the response in flight.
 void Connection::linger()
 {
     phase_ = Phase::lingering;

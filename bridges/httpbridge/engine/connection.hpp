@@ -23,7 +23,8 @@ class Worker;
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(boost::asio::ip::tcp::socket socket, Worker &worker);
+    Connection(boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint &peer,
+               Worker &worker);
     ~Connection();
 
     void start();
@@ -48,6 +49,7 @@ private:
     void fail_request(int status);
     void write();
     void on_write(boost::system::error_code ec, std::size_t n);
+    void end(); // after the final response: close, lingering if the client may still send
     void linger();
     void on_linger(boost::system::error_code ec, std::size_t n);
     void close();
@@ -67,6 +69,7 @@ private:
     bool in_request_ = false;     // bytes of a request have arrived
     bool continued_ = false;      // 100 Continue sent for the current request
     bool close_after_write_ = false;
+    bool must_linger_ = false;    // a refused request: its rest may still arrive
     bool keep_alive_ = true;      // of the request being answered
     bool head_ = false;           // ... which is a HEAD
     bool close_delimited_ = false; // flushed HTTP/1.0 response: the body ends at close

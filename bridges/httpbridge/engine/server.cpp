@@ -86,13 +86,16 @@ void Server::Impl::accept()
         if (ec == asio::error::operation_aborted || !acceptor->is_open())
             return;
         for (;;) {
-            int fd = ::accept4(acceptor->native_handle(), nullptr, nullptr,
+            tcp::endpoint peer; // filled by accept4: no getpeername later
+            socklen_t peer_len = static_cast<socklen_t>(peer.capacity());
+            int fd = ::accept4(acceptor->native_handle(), peer.data(), &peer_len,
                                SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd >= 0) {
+                peer.resize(peer_len);
                 int one = 1;
                 ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                 Worker &target = *workers[next_worker++ % workers.size()];
-                asio::post(target.ctx, [&target, protocol = listen_protocol, fd] {
+                asio::post(target.ctx, [&target, protocol = listen_protocol, fd, peer] {
                     error_code e;
                     tcp::socket socket(target.ctx);
                     socket.assign(protocol, fd, e);
@@ -100,7 +103,7 @@ void Server::Impl::accept()
                         ::close(fd);
                         return;
                     }
-                    std::make_shared<Connection>(std::move(socket), target)->start();
+                    std::make_shared<Connection>(std::move(socket), peer, target)->start();
                 });
                 continue;
             }
