@@ -14,14 +14,20 @@ hb::Server *g_server = nullptr;
 
 void on_signal(int) { g_server->stop(); }
 
+// "/" is a subtree pattern (as in Go's ServeMux): everything unknown lands
+// here and must get the same 404 the engine gives an unrouted path.
+int not_found(hb::Response &res)
+{
+    res.set_status(404);
+    res.add_header("Content-Type", "text/plain");
+    res.write("404 page not found\n");
+    return 0;
+}
+
 int index(hb::Response &res, const hb_request &req, void *)
 {
-    if (std::string_view(req.path.data, req.path.len) != "/") {
-        res.set_status(404);
-        res.add_header("Content-Type", "text/plain");
-        res.write("404 page not found\n");
-        return 0;
-    }
+    if (std::string_view(req.path.data, req.path.len) != "/")
+        return not_found(res);
     res.add_header("Content-Type", "text/plain");
     res.write("Hello, world.\n");
     return 0;
@@ -29,12 +35,8 @@ int index(hb::Response &res, const hb_request &req, void *)
 
 int echo(hb::Response &res, const hb_request &req, void *)
 {
-    if (std::string_view(req.method.data, req.method.len) != "POST") {
-        res.set_status(404);
-        res.add_header("Content-Type", "text/plain");
-        res.write("404 page not found\n");
-        return 0;
-    }
+    if (std::string_view(req.method.data, req.method.len) != "POST")
+        return not_found(res);
     res.add_header("Content-Type", "application/octet-stream");
     res.write({req.body.data, req.body.len});
     return 0;

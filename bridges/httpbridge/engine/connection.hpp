@@ -48,7 +48,7 @@ private:
     void append_head(std::size_t content_length, bool chunked);
     void fail_request(int status);
     void write();
-    void on_write(boost::system::error_code ec, std::size_t n);
+    void after_write();
     void end(); // after the final response: close, lingering if the client may still send
     void linger();
     void on_linger(boost::system::error_code ec, std::size_t n);

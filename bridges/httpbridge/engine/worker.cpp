@@ -2,6 +2,8 @@
 
 #include "connection.hpp"
 
+#include <boost/beast/http/status.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -92,16 +94,24 @@ void Worker::sweep()
             c->expire(); // closes the socket; the connection unlinks when its handlers finish
 }
 
-std::string_view Worker::http_date()
+std::string_view Worker::status_and_date(int status)
 {
     std::time_t now = std::time(nullptr);
-    if (now != date_second_) {
+    if (now != date_second_ || ok_start_.empty()) {
         date_second_ = now;
         std::tm tm{};
         gmtime_r(&now, &tm);
-        std::strftime(date_, sizeof date_, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        char buf[64];
+        date_.assign(buf, std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm));
+        ok_start_ = "HTTP/1.1 200 OK\r\nDate: " + date_ + "\r\n";
     }
-    return date_;
+    if (status == 200)
+        return ok_start_;
+    auto reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
+    scratch_ = "HTTP/1.1 " + std::to_string(status) + " ";
+    scratch_.append(reason.data(), reason.size());
+    scratch_ += "\r\nDate: " + date_ + "\r\n";
+    return scratch_;
 }
 
 } // namespace hb

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <ctime>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace hb {
@@ -44,7 +45,9 @@ public:
     void link(Connection *c);
     void unlink(Connection *c);
 
-    std::string_view http_date(); // "Sun, 06 Nov 1994 08:49:37 GMT", cached per second
+    // "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n": the start of
+    // every response, rebuilt once a second for 200 and per call for others.
+    std::string_view status_and_date(int status);
 
 private:
     void arm_sweeper();
@@ -56,7 +59,9 @@ private:
     std::int64_t drain_deadline_ms_ = 0;
     Connection *head_ = nullptr;
     std::time_t date_second_ = 0;
-    char date_[32] = {};
+    std::string date_;      // "Sun, 06 Nov 1994 08:49:37 GMT"
+    std::string ok_start_;  // status_and_date(200)
+    std::string scratch_;   // status_and_date(other)
 };
 
 } // namespace hb

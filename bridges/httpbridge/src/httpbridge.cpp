@@ -45,11 +45,21 @@ int call_c_handler(hb::Response &res, const hb_request &req, void *user_data)
     return rc;
 }
 
-hb::Response *response_for(hb_response handle, int *error)
+// Resolve a handle and run op on its response: a bad handle is an error code,
+// and no C++ exception crosses the ABI.
+template <class Op>
+int with_response(hb_response handle, Op op)
 {
-    return static_cast<hb::Response *>(HandleTable::current().lookup(handle, error));
+    int error = HB_OK;
+    auto *r = static_cast<hb::Response *>(HandleTable::current().lookup(handle, &error));
+    if (r == nullptr)
+        return error;
+    try {
+        return op(*r);
+    } catch (const std::bad_alloc &) {
+        return HB_E_NOMEM;
+    }
 }
-
 } // namespace
 
 extern "C" {
@@ -155,9 +165,7 @@ void hb_server_free(hb_server *srv) { delete srv; }
 
 int hb_response_set_status(hb_response res, int status)
 {
-    int error = HB_OK;
-    hb::Response *r = response_for(res, &error);
-    return r == nullptr ? error : r->set_status(status);
+    return with_response(res, [&](hb::Response &r) { return r.set_status(status); });
 }
 
 int hb_response_add_header(hb_response res, const char *name, size_t name_len, const char *value,
@@ -165,44 +173,24 @@ int hb_response_add_header(hb_response res, const char *name, size_t name_len, c
 {
     if ((name == nullptr && name_len != 0) || (value == nullptr && value_len != 0))
         return HB_E_INVAL;
-    int error = HB_OK;
-    hb::Response *r = response_for(res, &error);
-    if (r == nullptr)
-        return error;
-    try {
-        return r->add_header({name, name_len}, {value, value_len});
-    } catch (const std::bad_alloc &) {
-        return HB_E_NOMEM;
-    }
+    return with_response(res, [&](hb::Response &r) {
+        return r.add_header({name, name_len}, {value, value_len});
+    });
 }
 
 int hb_response_write(hb_response res, const void *data, size_t len)
 {
     if (data == nullptr && len != 0)
         return HB_E_INVAL;
-    int error = HB_OK;
-    hb::Response *r = response_for(res, &error);
-    if (r == nullptr)
-        return error;
-    try {
-        r->write({static_cast<const char *>(data), len});
-    } catch (const std::bad_alloc &) {
-        return HB_E_NOMEM;
-    }
-    return HB_OK;
+    return with_response(res, [&](hb::Response &r) {
+        r.write({static_cast<const char *>(data), len});
+        return HB_OK;
+    });
 }
 
 int hb_response_flush(hb_response res)
 {
-    int error = HB_OK;
-    hb::Response *r = response_for(res, &error);
-    if (r == nullptr)
-        return error;
-    try {
-        return r->flush();
-    } catch (const std::bad_alloc &) {
-        return HB_E_NOMEM;
-    }
+    return with_response(res, [](hb::Response &r) { return r.flush(); });
 }
 
 } // extern "C"
