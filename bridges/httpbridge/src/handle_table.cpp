@@ -2,6 +2,7 @@
 
 #include "httpbridge.h"
 
+#include <memory>
 #include <mutex>
 #include <unordered_set>
 
@@ -29,10 +30,19 @@ std::uint64_t pack(std::uint32_t id, unsigned slot, std::uint32_t generation)
 
 } // namespace
 
+// The calling thread's table, reached on every response call. initial-exec
+// makes that one instruction instead of a __tls_get_addr call per access; a
+// pointer is small enough for the static TLS that glibc keeps spare for
+// libraries loaded later by dlopen (as Python loads us).
+static __attribute__((tls_model("initial-exec"))) thread_local HandleTable *t_current = nullptr;
+
 HandleTable &HandleTable::current()
 {
-    thread_local HandleTable table;
-    return table;
+    if (t_current != nullptr)
+        return *t_current;
+    thread_local std::unique_ptr<HandleTable> owner(new HandleTable); // freed at thread exit
+    t_current = owner.get();
+    return *owner;
 }
 
 HandleTable::HandleTable()
@@ -48,6 +58,8 @@ HandleTable::HandleTable()
 
 HandleTable::~HandleTable()
 {
+    if (t_current == this)
+        t_current = nullptr;
     std::lock_guard<std::mutex> lock(g_registry_mutex);
     live_tables().erase(id_);
 }
