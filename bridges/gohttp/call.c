@@ -2,4 +2,7 @@
 // the handlers registered with HandleFunc.
 #include "_cgo_export.h"
 
-void Call_HandleFunc(ResponseWriterPtr w, Request *r, FuncPtr *fn) { fn(w, r); }
+void Call_HandleFunc(ResponseWriterPtr w, Request *r, FuncPtr *fn)
+{
+    fn(w, r);
+}

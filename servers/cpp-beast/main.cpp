@@ -8,11 +8,15 @@
 #include <cstring>
 #include <string>
 
-namespace {
+namespace
+{
 
 hb::Server *g_server = nullptr;
 
-void on_signal(int) { g_server->stop(); }
+void on_signal(int)
+{
+    g_server->stop();
+}
 
 // "/" is a subtree pattern (as in Go's ServeMux): everything unknown lands
 // here and must get the same 404 the engine gives an unrouted path.

@@ -71,7 +71,8 @@ static void on_stop_signal(int sig)
 {
     int saved = errno;
     char c = (char)sig;
-    if (write(stop_pipe[1], &c, 1) < 0) { /* nothing to do in a handler */ }
+    if (write(stop_pipe[1], &c, 1) < 0) { /* nothing to do in a handler */
+    }
     errno = saved;
 }
 

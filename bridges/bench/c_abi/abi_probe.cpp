@@ -4,9 +4,13 @@
 
 #include "abi_probe.hpp"
 
-namespace hbbench {
+namespace hbbench
+{
 
-hb::Handler c_abi_entry() { return call_c_handler; }
+hb::Handler c_abi_entry()
+{
+    return call_c_handler;
+}
 
 void *new_registration(hb_handler fn, void *user_data)
 {
@@ -18,8 +22,14 @@ void free_registration(void *registration)
     delete static_cast<hb_server::Registration *>(registration);
 }
 
-hb_response acquire_handle(hb::Response &res) { return HandleTable::current().acquire(&res); }
+hb_response acquire_handle(hb::Response &res)
+{
+    return HandleTable::current().acquire(&res);
+}
 
-int release_handle(hb_response handle) { return HandleTable::current().release(handle); }
+int release_handle(hb_response handle)
+{
+    return HandleTable::current().release(handle);
+}
 
 } // namespace hbbench

@@ -6,7 +6,8 @@
 
 #include <cstdint>
 
-namespace hbbench {
+namespace hbbench
+{
 
 // The function the engine calls for every route registered through
 // hb_server_handle: src/httpbridge.cpp's call_c_handler itself.

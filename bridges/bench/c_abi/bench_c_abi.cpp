@@ -15,7 +15,8 @@
 
 extern "C" int hello_c_handler(hb_response res, const hb_request *req, void *user_data);
 
-namespace {
+namespace
+{
 
 constexpr std::string_view kBody = "Hello, world.\n";
 constexpr unsigned kWritesPerReset = 1024; // keeps a written body in L1

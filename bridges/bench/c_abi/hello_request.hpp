@@ -7,15 +7,18 @@
 
 #include <string_view>
 
-namespace hbbench {
+namespace hbbench
+{
 
-inline hb_str str(std::string_view s) { return {s.data(), s.size()}; }
+inline hb_str str(std::string_view s)
+{
+    return {s.data(), s.size()};
+}
 
 // What the engine fills for `GET / HTTP/1.1` from a load generator.
 inline hb_request hello_request()
 {
-    static const hb_header headers[] = {{str("Host"), str("127.0.0.1:8080")},
-                                        {str("Accept"), str("*/*")}};
+    static const hb_header headers[] = {{str("Host"), str("127.0.0.1:8080")}, {str("Accept"), str("*/*")}};
     hb_request req{};
     req.method = str("GET");
     req.target = str("/");

@@ -16,7 +16,8 @@
 
 extern "C" int hello_c_handler(hb_response res, const hb_request *req, void *user_data);
 
-namespace {
+namespace
+{
 
 hb_handler g_py_empty = nullptr; // def py_empty(res, req, user_data): return 0
 hb_handler g_py_hello = nullptr; // the c-callback handler, in Python
@@ -51,11 +52,17 @@ void engine_calls_handler(benchmark::State &state, hb_handler handler)
     });
 }
 
-void engine_calls_python_handler(benchmark::State &state) { engine_calls_handler(state, g_py_hello); }
+void engine_calls_python_handler(benchmark::State &state)
+{
+    engine_calls_handler(state, g_py_hello);
+}
 
 // The same request with the handler in C (bench_c_abi's c_abi/engine_calls_handler),
 // for a ratio within one run.
-void engine_calls_c_handler(benchmark::State &state) { engine_calls_handler(state, hello_c_handler); }
+void engine_calls_c_handler(benchmark::State &state)
+{
+    engine_calls_handler(state, hello_c_handler);
+}
 
 // The callbacks' addresses, from the Python side: 0 when anything failed.
 hb_handler callback(PyObject *handlers, const char *name)

@@ -6,12 +6,12 @@
 
 #include <thread>
 
-namespace hbbench {
+namespace hbbench
+{
 
 // Google Benchmark times the loop on whichever thread iterates the State
 // (CPU time is that thread's own), so the numbers stay per call.
-template <class Fn>
-void on_new_thread(benchmark::State &state, Fn fn)
+template <class Fn> void on_new_thread(benchmark::State &state, Fn fn)
 {
     std::thread thread([&] { fn(state); });
     thread.join();

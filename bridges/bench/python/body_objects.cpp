@@ -4,12 +4,19 @@
 
 #include <pybind11/pybind11.h>
 
-namespace {
+namespace
+{
 
 using hbbench::kBody;
 
-const char *body() { return kBody.data(); }
-Py_ssize_t body_len() { return static_cast<Py_ssize_t>(kBody.size()); }
+const char *body()
+{
+    return kBody.data();
+}
+Py_ssize_t body_len()
+{
+    return static_cast<Py_ssize_t>(kBody.size());
+}
 
 void bytes_new(benchmark::State &state)
 {

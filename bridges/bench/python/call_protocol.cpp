@@ -5,7 +5,8 @@
 
 #include <pybind11/pybind11.h>
 
-namespace {
+namespace
+{
 
 using hbbench::fixture;
 
@@ -36,8 +37,8 @@ void call_function_obj_args(benchmark::State &state)
 {
     hbbench::with_gil_on_new_thread(state, [](benchmark::State &s) {
         for (auto _ : s)
-            if (!check(s, PyObject_CallFunctionObjArgs(fixture().empty, fixture().c_writer,
-                                                       fixture().request, nullptr)))
+            if (!check(s, PyObject_CallFunctionObjArgs(fixture().empty, fixture().c_writer, fixture().request,
+                                                       nullptr)))
                 break;
     });
 }

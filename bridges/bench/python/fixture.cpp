@@ -8,8 +8,10 @@
 
 namespace py = pybind11;
 
-namespace hbbench {
-namespace {
+namespace hbbench
+{
+namespace
+{
 
 Fixture g_fixture;
 
@@ -55,8 +57,7 @@ struct Pybind11Writer {
 };
 
 struct CWriter {
-    PyObject_HEAD
-    std::string *body;
+    PyObject_HEAD std::string *body;
 };
 
 std::string g_c_writer_body;
@@ -95,12 +96,13 @@ def hello_str(w, r):
 
 PYBIND11_EMBEDDED_MODULE(hbbench, m)
 {
-    py::class_<Pybind11Writer>(m, "Pybind11Writer")
-        .def(py::init<>())
-        .def("write", &Pybind11Writer::write);
+    py::class_<Pybind11Writer>(m, "Pybind11Writer").def(py::init<>()).def("write", &Pybind11Writer::write);
 }
 
-const Fixture &fixture() { return g_fixture; }
+const Fixture &fixture()
+{
+    return g_fixture;
+}
 
 void make_fixture()
 {

@@ -6,17 +6,18 @@
 
 #include <string_view>
 
-namespace hbbench {
+namespace hbbench
+{
 
 inline constexpr std::string_view kBody = "Hello, world.\n";
 
 struct Fixture {
-    PyObject *empty = nullptr;     // def empty(w, r): pass
-    PyObject *hello = nullptr;     // def hello(w, r): w.write(b"Hello, world.\n")
-    PyObject *hello_str = nullptr; // def hello_str(w, r): w.write("Hello, world.\n")
+    PyObject *empty = nullptr;           // def empty(w, r): pass
+    PyObject *hello = nullptr;           // def hello(w, r): w.write(b"Hello, world.\n")
+    PyObject *hello_str = nullptr;       // def hello_str(w, r): w.write("Hello, world.\n")
     PyObject *pybind11_writer = nullptr; // w whose write() is a pybind11 method (our binding)
-    PyObject *c_writer = nullptr;  // w whose write() is a plain METH_O C method
-    PyObject *request = nullptr;   // r, which the handlers do not read
+    PyObject *c_writer = nullptr;        // w whose write() is a plain METH_O C method
+    PyObject *request = nullptr;         // r, which the handlers do not read
 };
 
 // Needs the GIL for make and destroy; read-only in between.

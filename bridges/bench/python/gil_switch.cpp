@@ -8,7 +8,8 @@
 
 #include <pybind11/pybind11.h>
 
-namespace {
+namespace
+{
 
 using hbbench::call_handler;
 using hbbench::fixture;

@@ -3,7 +3,8 @@
 // (the empty handler) by the write alone.
 #include "fixture.hpp"
 
-namespace {
+namespace
+{
 
 using hbbench::call_handler;
 using hbbench::fixture;

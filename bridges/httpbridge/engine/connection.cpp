@@ -13,12 +13,14 @@
 #include <charconv>
 #include <cstdio>
 
-namespace hb {
+namespace hb
+{
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using boost::system::error_code;
 
-namespace {
+namespace
+{
 
 constexpr std::size_t kReadSize = 16 * 1024;
 // Stop parsing pipelined requests once this much output waits: bounds memory
@@ -48,14 +50,16 @@ bool status_has_body(int status)
 
 } // namespace
 
-Connection::Connection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint &peer,
-                       Worker &worker)
+Connection::Connection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint &peer, Worker &worker)
     : socket_(std::move(socket)), worker_(worker), remote_(format_peer(peer))
 {
     worker_.link(this);
 }
 
-Connection::~Connection() { worker_.unlink(this); }
+Connection::~Connection()
+{
+    worker_.unlink(this);
+}
 
 void Connection::start()
 {
@@ -69,7 +73,10 @@ void Connection::start()
     read();
 }
 
-void Connection::set_deadline(unsigned timeout_ms) { deadline_ms = coarse_now_ms() + timeout_ms; }
+void Connection::set_deadline(unsigned timeout_ms)
+{
+    deadline_ms = coarse_now_ms() + timeout_ms;
+}
 
 void Connection::expire()
 {
@@ -95,10 +102,9 @@ void Connection::close()
 void Connection::read()
 {
     phase_ = Phase::reading;
-    socket_.async_read_some(in_.prepare(kReadSize),
-                            [self = shared_from_this()](error_code ec, std::size_t n) {
-                                self->on_read(ec, n);
-                            });
+    socket_.async_read_some(
+        in_.prepare(kReadSize),
+        [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void Connection::on_read(error_code ec, std::size_t n)
@@ -132,9 +138,7 @@ void Connection::process()
         if (ec == http::error::need_more)
             break;
         if (ec) {
-            fail_request(ec == http::error::header_limit ? 431
-                         : ec == http::error::body_limit ? 413
-                                                         : 400);
+            fail_request(ec == http::error::header_limit ? 431 : ec == http::error::body_limit ? 413 : 400);
             break;
         }
         if (parser_->is_done()) {
@@ -142,8 +146,7 @@ void Connection::process()
             parser_.reset();
             continue;
         }
-        if (parser_->is_header_done() && store_.expect_continue && !continued_ &&
-            store_.version >= 11) {
+        if (parser_->is_header_done() && store_.expect_continue && !continued_ && store_.version >= 11) {
             out_.append("HTTP/1.1 100 Continue\r\n\r\n");
             continued_ = true;
         }
@@ -407,10 +410,9 @@ void Connection::linger()
     socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     set_deadline(std::min(kLingerMs, worker_.options.read_timeout_ms));
     in_.clear();
-    socket_.async_read_some(in_.prepare(kReadSize),
-                            [self = shared_from_this()](error_code ec, std::size_t n) {
-                                self->on_linger(ec, n);
-                            });
+    socket_.async_read_some(
+        in_.prepare(kReadSize),
+        [self = shared_from_this()](error_code ec, std::size_t n) { self->on_linger(ec, n); });
 }
 
 void Connection::on_linger(error_code ec, std::size_t)
@@ -419,10 +421,9 @@ void Connection::on_linger(error_code ec, std::size_t)
         close();
         return;
     }
-    socket_.async_read_some(in_.prepare(kReadSize),
-                            [self = shared_from_this()](error_code e, std::size_t n) {
-                                self->on_linger(e, n);
-                            });
+    socket_.async_read_some(in_.prepare(kReadSize), [self = shared_from_this()](error_code e, std::size_t n) {
+        self->on_linger(e, n);
+    });
 }
 
 } // namespace hb

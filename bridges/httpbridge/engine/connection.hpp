@@ -17,19 +17,21 @@
 #include <optional>
 #include <string>
 
-namespace hb {
+namespace hb
+{
 
 class Worker;
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public std::enable_shared_from_this<Connection>
+{
 public:
     Connection(boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint &peer,
                Worker &worker);
     ~Connection();
 
     void start();
-    void expire();    // deadline passed or drain over: close now
-    void drain();     // server stopping: finish the request under way, then close
+    void expire();            // deadline passed or drain over: close now
+    void drain();             // server stopping: finish the request under way, then close
     int flush(Response &res); // Response::flush, from inside a handler
 
     // Worker's intrusive list and the sweeper's view.
@@ -66,12 +68,12 @@ private:
     hb_request view_{};
     Response response_;
     std::string remote_;
-    bool in_request_ = false;     // bytes of a request have arrived
-    bool continued_ = false;      // 100 Continue sent for the current request
+    bool in_request_ = false; // bytes of a request have arrived
+    bool continued_ = false;  // 100 Continue sent for the current request
     bool close_after_write_ = false;
-    bool must_linger_ = false;    // a refused request: its rest may still arrive
-    bool keep_alive_ = true;      // of the request being answered
-    bool head_ = false;           // ... which is a HEAD
+    bool must_linger_ = false;     // a refused request: its rest may still arrive
+    bool keep_alive_ = true;       // of the request being answered
+    bool head_ = false;            // ... which is a HEAD
     bool close_delimited_ = false; // flushed HTTP/1.0 response: the body ends at close
 };
 

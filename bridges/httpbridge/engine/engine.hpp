@@ -11,15 +11,17 @@
 #include <string>
 #include <string_view>
 
-namespace hb {
+namespace hb
+{
 
 class Connection;
 
-hb_options default_options(); // the defaults httpbridge.h documents
+hb_options default_options();     // the defaults httpbridge.h documents
 const char *error_text(int code); // hb_strerror
 
 // The response a handler builds. Lives in its connection and is reused.
-class Response {
+class Response
+{
 public:
     int set_status(int status);
     int add_header(std::string_view name, std::string_view value);
@@ -33,8 +35,8 @@ private:
     void reset();
 
     int status_ = 200;
-    std::string headers_; // "Name: value\r\n" lines, as they will be sent
-    std::string body_;    // not yet sent
+    std::string headers_;  // "Name: value\r\n" lines, as they will be sent
+    std::string body_;     // not yet sent
     bool flushed_ = false; // status line and headers are on the wire
     Connection *conn_ = nullptr;
 };
@@ -42,7 +44,8 @@ private:
 // A handler returns 0 on success; non-zero means "answer 500 if you still can".
 using Handler = int (*)(Response &res, const hb_request &req, void *user_data);
 
-class Server {
+class Server
+{
 public:
     explicit Server(const hb_options &options);
     ~Server(); // stops, drains and joins

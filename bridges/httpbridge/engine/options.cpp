@@ -1,6 +1,7 @@
 #include "engine.hpp"
 
-namespace hb {
+namespace hb
+{
 
 hb_options default_options()
 {

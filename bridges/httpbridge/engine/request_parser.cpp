@@ -2,7 +2,8 @@
 
 #include <boost/beast/core/string.hpp>
 
-namespace hb {
+namespace hb
+{
 
 void RequestStore::clear()
 {
@@ -46,8 +47,8 @@ void RequestStore::fill(hb_request &view, bool keep_alive, std::string_view remo
     view.keep_alive = keep_alive ? 1 : 0;
 }
 
-void RequestParser::on_request_impl(boost::beast::http::verb, string_view method,
-                                    string_view target, int version, error_code &)
+void RequestParser::on_request_impl(boost::beast::http::verb, string_view method, string_view target,
+                                    int version, error_code &)
 {
     store_.clear();
     store_.method = store_.keep({method.data(), method.size()});
@@ -55,8 +56,8 @@ void RequestParser::on_request_impl(boost::beast::http::verb, string_view method
     store_.version = version;
 }
 
-void RequestParser::on_field_impl(boost::beast::http::field name, string_view name_string,
-                                  string_view value, error_code &)
+void RequestParser::on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
+                                  error_code &)
 {
     auto n = store_.keep({name_string.data(), name_string.size()});
     auto v = store_.keep({value.data(), value.size()});
@@ -64,8 +65,7 @@ void RequestParser::on_field_impl(boost::beast::http::field name, string_view na
     store_.fields.push_back(v);
     if (name == boost::beast::http::field::host && store_.host.length == 0)
         store_.host = v;
-    else if (name == boost::beast::http::field::expect &&
-             boost::beast::iequals(value, "100-continue"))
+    else if (name == boost::beast::http::field::expect && boost::beast::iequals(value, "100-continue"))
         store_.expect_continue = true;
 }
 

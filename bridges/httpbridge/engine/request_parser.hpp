@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-namespace hb {
+namespace hb
+{
 
 // The storage a request view points into. One per connection.
 struct RequestStore {
@@ -33,7 +34,8 @@ struct RequestStore {
     void fill(hb_request &view, bool keep_alive, std::string_view remote_addr);
 };
 
-class RequestParser final : public boost::beast::http::basic_parser<true> {
+class RequestParser final : public boost::beast::http::basic_parser<true>
+{
 public:
     explicit RequestParser(RequestStore &store) : store_(store) {}
 
@@ -41,11 +43,11 @@ private:
     using error_code = boost::beast::error_code;
     using string_view = boost::beast::string_view;
 
-    void on_request_impl(boost::beast::http::verb, string_view method, string_view target,
-                         int version, error_code &) override;
+    void on_request_impl(boost::beast::http::verb, string_view method, string_view target, int version,
+                         error_code &) override;
     void on_response_impl(int, string_view, int, error_code &) override {}
-    void on_field_impl(boost::beast::http::field name, string_view name_string,
-                       string_view value, error_code &) override;
+    void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
+                       error_code &) override;
     void on_header_impl(error_code &) override {}
     void on_body_init_impl(boost::optional<std::uint64_t> const &length, error_code &) override;
     std::size_t on_body_impl(string_view body, error_code &) override;

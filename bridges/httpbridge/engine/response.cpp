@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <array>
 
-namespace hb {
-namespace {
+namespace hb
+{
+namespace
+{
 
 // RFC 9110 token characters: what a header name may be made of. A table,
 // because this runs for every header of every response.
@@ -67,8 +69,7 @@ int Response::add_header(std::string_view name, std::string_view value)
     if (!is_token(name) || !is_field_value(value))
         return HB_E_INVAL;
     // Framing is the server's job: a handler's own value could desync the stream.
-    if (boost::beast::iequals(name, "Content-Length") ||
-        boost::beast::iequals(name, "Transfer-Encoding"))
+    if (boost::beast::iequals(name, "Content-Length") || boost::beast::iequals(name, "Transfer-Encoding"))
         return HB_E_INVAL;
     std::size_t at = headers_.size();
     headers_.resize(at + name.size() + value.size() + 4);

@@ -6,10 +6,11 @@
 #include <string_view>
 #include <vector>
 
-namespace hb::detail {
+namespace hb::detail
+{
 
-template <class Route>
-class Router {
+template <class Route> class Router
+{
 public:
     // false when the pattern does not start with '/' or is already registered.
     bool add(std::string pattern, Route route)

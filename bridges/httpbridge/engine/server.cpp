@@ -25,7 +25,8 @@
 #include <thread>
 #include <vector>
 
-namespace hb {
+namespace hb
+{
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
@@ -88,8 +89,8 @@ void Server::Impl::accept()
         for (;;) {
             tcp::endpoint peer; // filled by accept4: no getpeername later
             socklen_t peer_len = static_cast<socklen_t>(peer.capacity());
-            int fd = ::accept4(acceptor->native_handle(), peer.data(), &peer_len,
-                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+            int fd =
+                ::accept4(acceptor->native_handle(), peer.data(), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd >= 0) {
                 peer.resize(peer_len);
                 int one = 1;
@@ -126,12 +127,11 @@ void Server::Impl::accept()
 
 void Server::Impl::watch_stop_pipe()
 {
-    stop_reader->async_read_some(asio::buffer(&stop_byte, 1),
-                                 [this](error_code ec, std::size_t) {
-                                     if (ec == asio::error::operation_aborted)
-                                         return;
-                                     on_stop_requested();
-                                 });
+    stop_reader->async_read_some(asio::buffer(&stop_byte, 1), [this](error_code ec, std::size_t) {
+        if (ec == asio::error::operation_aborted)
+            return;
+        on_stop_requested();
+    });
 }
 
 void Server::Impl::on_stop_requested()
@@ -218,7 +218,10 @@ int Server::listen(const char *host, unsigned port)
     return HB_OK;
 }
 
-int Server::port() const { return impl_->bound_port >= 0 ? impl_->bound_port : HB_E_STATE; }
+int Server::port() const
+{
+    return impl_->bound_port >= 0 ? impl_->bound_port : HB_E_STATE;
+}
 
 int Server::start()
 {
@@ -254,7 +257,9 @@ int Server::wait(int timeout_ms)
         return HB_OK;
     {
         std::unique_lock<std::mutex> lock(s.mutex);
-        auto done = [&s] { return s.finished == s.workers.size(); };
+        auto done = [&s] {
+            return s.finished == s.workers.size();
+        };
         if (timeout_ms < 0)
             s.all_done.wait(lock, done);
         else if (!s.all_done.wait_for(lock, std::chrono::milliseconds(timeout_ms), done))

@@ -9,7 +9,8 @@
 #include <exception>
 #include <time.h>
 
-namespace hb {
+namespace hb
+{
 
 std::int64_t coarse_now_ms()
 {

@@ -16,7 +16,8 @@
 #include <string>
 #include <string_view>
 
-namespace hb {
+namespace hb
+{
 
 struct Route {
     Handler fn;
@@ -27,7 +28,8 @@ struct Route {
 // costs a few nanoseconds per read where steady_clock costs tens.
 std::int64_t coarse_now_ms();
 
-class Worker {
+class Worker
+{
 public:
     Worker(const hb_options &options, const detail::Router<Route> &router);
 
@@ -59,9 +61,9 @@ private:
     std::int64_t drain_deadline_ms_ = 0;
     Connection *head_ = nullptr;
     std::time_t date_second_ = 0;
-    std::string date_;      // "Sun, 06 Nov 1994 08:49:37 GMT"
-    std::string ok_start_;  // status_and_date(200)
-    std::string scratch_;   // status_and_date(other)
+    std::string date_;     // "Sun, 06 Nov 1994 08:49:37 GMT"
+    std::string ok_start_; // status_and_date(200)
+    std::string scratch_;  // status_and_date(other)
 };
 
 } // namespace hb

@@ -42,17 +42,17 @@ extern "C" {
 
 enum {
     HB_OK = 0,
-    HB_E_INVAL = -1,       /* an argument is out of range, NULL, or malformed */
-    HB_E_NOMEM = -2,       /* allocation failed */
-    HB_E_STATE = -3,       /* the call does not fit the server's state (e.g. listen twice) */
-    HB_E_ADDRINUSE = -4,   /* listen: the address is already in use */
-    HB_E_ADDRESS = -5,     /* listen: the host is not a numeric IPv4/IPv6 address */
-    HB_E_SOCKET = -6,      /* listen: another socket error (permission, ...) */
-    HB_E_HANDLE = -7,      /* a response handle is stale, freed or forged */
-    HB_E_THREAD = -8,      /* a response handle was used off its handler's thread */
-    HB_E_SENT = -9,        /* status or headers changed after they were sent (flush) */
-    HB_E_IO = -10,         /* the connection failed while flushing */
-    HB_E_TIMEOUT = -11     /* hb_server_wait: still serving when the timeout ran out */
+    HB_E_INVAL = -1,     /* an argument is out of range, NULL, or malformed */
+    HB_E_NOMEM = -2,     /* allocation failed */
+    HB_E_STATE = -3,     /* the call does not fit the server's state (e.g. listen twice) */
+    HB_E_ADDRINUSE = -4, /* listen: the address is already in use */
+    HB_E_ADDRESS = -5,   /* listen: the host is not a numeric IPv4/IPv6 address */
+    HB_E_SOCKET = -6,    /* listen: another socket error (permission, ...) */
+    HB_E_HANDLE = -7,    /* a response handle is stale, freed or forged */
+    HB_E_THREAD = -8,    /* a response handle was used off its handler's thread */
+    HB_E_SENT = -9,      /* status or headers changed after they were sent (flush) */
+    HB_E_IO = -10,       /* the connection failed while flushing */
+    HB_E_TIMEOUT = -11   /* hb_server_wait: still serving when the timeout ran out */
 };
 
 /* Static English text for an error code; never NULL, never to be freed. */
@@ -77,17 +77,17 @@ typedef struct hb_header {
 
 /* One request, filled by the server, read-only for the handler, valid until it returns. */
 typedef struct hb_request {
-    hb_str method;       /* "GET", "POST", ... */
-    hb_str target;       /* request-target as sent: "/path?query" */
-    hb_str path;         /* target up to '?' (not percent-decoded) */
-    hb_str query;        /* after '?', without it; empty when absent */
-    hb_str host;         /* the Host header, empty when absent */
-    hb_str remote_addr;  /* peer as "ip:port" ("[ip6]:port" for IPv6) */
-    hb_str body;         /* the whole body, de-chunked */
+    hb_str method;            /* "GET", "POST", ... */
+    hb_str target;            /* request-target as sent: "/path?query" */
+    hb_str path;              /* target up to '?' (not percent-decoded) */
+    hb_str query;             /* after '?', without it; empty when absent */
+    hb_str host;              /* the Host header, empty when absent */
+    hb_str remote_addr;       /* peer as "ip:port" ("[ip6]:port" for IPv6) */
+    hb_str body;              /* the whole body, de-chunked */
     const hb_header *headers; /* header_count entries in arrival order, repeats kept */
     size_t header_count;
-    int version;         /* 10 for HTTP/1.0, 11 for HTTP/1.1 */
-    int keep_alive;      /* nonzero when the connection stays open after this response */
+    int version;    /* 10 for HTTP/1.0, 11 for HTTP/1.1 */
+    int keep_alive; /* nonzero when the connection stays open after this response */
 } hb_request;
 
 /* ---- responses --------------------------------------------------------- */
@@ -102,8 +102,8 @@ HB_API int hb_response_set_status(hb_response res, int status);
 /* Add a header (repeats allowed). Copied. CR, LF or NUL in either part, or a
  * name that is not an HTTP token, is HB_E_INVAL. Content-Length and
  * Transfer-Encoding are computed by the server and refused (HB_E_INVAL). */
-HB_API int hb_response_add_header(hb_response res, const char *name, size_t name_len,
-                                  const char *value, size_t value_len);
+HB_API int hb_response_add_header(hb_response res, const char *name, size_t name_len, const char *value,
+                                  size_t value_len);
 
 /* Append body bytes (copied). Returns 0; nothing is sent before the handler
  * returns unless hb_response_flush is called. */
@@ -126,16 +126,16 @@ typedef int (*hb_handler)(hb_response res, const hb_request *req, void *user_dat
 typedef void (*hb_thread_hook)(void *hook_data);
 
 typedef struct hb_options {
-    unsigned io_threads;        /* threads serving requests; default 1 */
-    size_t header_limit;        /* max bytes of request line + headers; default 8192 -> 431 */
-    size_t body_limit;          /* max request body bytes; default 8 MiB -> 413 */
-    unsigned read_timeout_ms;   /* max time to receive one request once begun; default 10000 */
-    unsigned idle_timeout_ms;   /* max keep-alive idle time between requests; default 60000 */
-    unsigned drain_timeout_ms;  /* on stop, max wait for in-flight requests; default 5000 */
-    int reuse_port;             /* nonzero: SO_REUSEPORT, for several processes on one port */
+    unsigned io_threads;            /* threads serving requests; default 1 */
+    size_t header_limit;            /* max bytes of request line + headers; default 8192 -> 431 */
+    size_t body_limit;              /* max request body bytes; default 8 MiB -> 413 */
+    unsigned read_timeout_ms;       /* max time to receive one request once begun; default 10000 */
+    unsigned idle_timeout_ms;       /* max keep-alive idle time between requests; default 60000 */
+    unsigned drain_timeout_ms;      /* on stop, max wait for in-flight requests; default 5000 */
+    int reuse_port;                 /* nonzero: SO_REUSEPORT, for several processes on one port */
     hb_thread_hook on_thread_start; /* optional */
     hb_thread_hook on_thread_stop;  /* optional */
-    void *hook_data;            /* passed to both hooks */
+    void *hook_data;                /* passed to both hooks */
 } hb_options;
 
 typedef struct hb_server hb_server; /* opaque */

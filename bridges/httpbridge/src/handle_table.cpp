@@ -6,8 +6,10 @@
 #include <mutex>
 #include <unordered_set>
 
-namespace hb::detail {
-namespace {
+namespace hb::detail
+{
+namespace
+{
 
 constexpr unsigned kSlotBits = 8;
 constexpr std::uint32_t kIdMask = (1u << 24) - 1;

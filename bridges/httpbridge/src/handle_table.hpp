@@ -10,9 +10,11 @@
 #include <array>
 #include <cstdint>
 
-namespace hb::detail {
+namespace hb::detail
+{
 
-class HandleTable {
+class HandleTable
+{
 public:
     static constexpr unsigned kSlots = 256;
 

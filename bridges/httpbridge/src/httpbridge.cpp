@@ -21,7 +21,8 @@ struct hb_server {
     hb::Server engine;
 };
 
-namespace {
+namespace
+{
 
 // The one crossing per request: name the response by a fresh handle, call the
 // C handler, retire the handle so that a kept copy goes stale.
@@ -47,8 +48,7 @@ int call_c_handler(hb::Response &res, const hb_request &req, void *user_data)
 
 // Resolve a handle and run op on its response: a bad handle is an error code,
 // and no C++ exception crosses the ABI.
-template <class Op>
-int with_response(hb_response handle, Op op)
+template <class Op> int with_response(hb_response handle, Op op)
 {
     int error = HB_OK;
     auto *r = static_cast<hb::Response *>(HandleTable::current().lookup(handle, &error));
@@ -64,9 +64,15 @@ int with_response(hb_response handle, Op op)
 
 extern "C" {
 
-const char *hb_strerror(int code) { return hb::error_text(code); }
+const char *hb_strerror(int code)
+{
+    return hb::error_text(code);
+}
 
-unsigned hb_version(void) { return HB_VERSION_NUMBER; }
+unsigned hb_version(void)
+{
+    return HB_VERSION_NUMBER;
+}
 
 const char *hb_version_string(void)
 {
@@ -91,8 +97,7 @@ int hb_server_create(const hb_options *opts, hb_server **out)
     if (opts != nullptr)
         options = *opts;
     if (options.io_threads == 0 || options.io_threads > 1024 || options.header_limit == 0 ||
-        options.header_limit > UINT32_MAX || options.read_timeout_ms == 0 ||
-        options.idle_timeout_ms == 0)
+        options.header_limit > UINT32_MAX || options.read_timeout_ms == 0 || options.idle_timeout_ms == 0)
         return HB_E_INVAL;
     try {
         *out = new hb_server(options);
@@ -131,7 +136,10 @@ int hb_server_listen(hb_server *srv, const char *host, unsigned port)
     }
 }
 
-int hb_server_port(const hb_server *srv) { return srv == nullptr ? HB_E_INVAL : srv->engine.port(); }
+int hb_server_port(const hb_server *srv)
+{
+    return srv == nullptr ? HB_E_INVAL : srv->engine.port();
+}
 
 int hb_server_start(hb_server *srv)
 {
@@ -161,7 +169,10 @@ void hb_server_stop(hb_server *srv)
         srv->engine.stop();
 }
 
-void hb_server_free(hb_server *srv) { delete srv; }
+void hb_server_free(hb_server *srv)
+{
+    delete srv;
+}
 
 int hb_response_set_status(hb_response res, int status)
 {

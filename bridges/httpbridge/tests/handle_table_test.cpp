@@ -14,7 +14,8 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace
+{
 
 using hb::detail::HandleTable;
 
@@ -39,7 +40,8 @@ std::uint64_t with_generation(std::uint64_t handle, std::uint32_t generation)
 
 // Everything a test acquired is released again, so tests stay independent
 // when gtest runs them all in one process.
-class HandleTableTest : public ::testing::Test {
+class HandleTableTest : public ::testing::Test
+{
 protected:
     void TearDown() override { EXPECT_EQ(HandleTable::current().live(), live_before_); }
     unsigned live_before_ = HandleTable::current().live();
@@ -106,8 +108,8 @@ TEST_F(HandleTableTest, ForgedHandlesAreRefused)
     std::uint64_t live = table.acquire(&a);
     ASSERT_NE(live, 0u);
 
-    for (std::uint64_t forged : {std::uint64_t{0}, ~std::uint64_t{0}, std::uint64_t{1},
-                                 std::uint64_t{0xdeadbeefcafebabe}}) {
+    for (std::uint64_t forged :
+         {std::uint64_t{0}, ~std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{0xdeadbeefcafebabe}}) {
         SCOPED_TRACE(forged);
         Found f = find(forged);
         EXPECT_EQ(f.object, nullptr);
@@ -189,7 +191,8 @@ TEST_F(HandleTableTest, EachThreadHasItsOwnTable)
 }
 
 // A thread that acquires one handle, then waits until told to release it and end.
-class HandleOwner {
+class HandleOwner
+{
 public:
     HandleOwner()
         : thread_([this] {

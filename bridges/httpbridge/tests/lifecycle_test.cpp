@@ -18,7 +18,8 @@
 #include <stdexcept>
 #include <thread>
 
-namespace {
+namespace
+{
 
 using hbtest::Latch;
 using hbtest::TestServer;
@@ -382,7 +383,10 @@ TEST(Lifecycle, StopClosesAHalfReceivedRequestAfterTheDrainTimeout)
 
 hb_server *g_signalled_server = nullptr;
 
-extern "C" void stop_on_signal(int) { hb_server_stop(g_signalled_server); }
+extern "C" void stop_on_signal(int)
+{
+    hb_server_stop(g_signalled_server);
+}
 
 TEST(Lifecycle, StopFromASignalHandler)
 {
@@ -390,7 +394,8 @@ TEST(Lifecycle, StopFromASignalHandler)
     server.route("/", [](hb_response, const hb_request &) { return 0; });
     server.start();
     g_signalled_server = server.raw();
-    struct sigaction action {}, previous {};
+    struct sigaction action {
+    }, previous{};
     action.sa_handler = stop_on_signal;
     sigemptyset(&action.sa_mask);
     ASSERT_EQ(sigaction(SIGUSR1, &action, &previous), 0);

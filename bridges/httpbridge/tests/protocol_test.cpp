@@ -7,7 +7,8 @@
 
 #include <random>
 
-namespace {
+namespace
+{
 
 using hbtest::Client;
 using hbtest::TestServer;
@@ -59,7 +60,8 @@ void expect_status_then_close(Client &client, int status)
     EXPECT_TRUE(client.read_until_close().has_value()) << "connection left open";
 }
 
-class ProtocolTest : public ::testing::Test {
+class ProtocolTest : public ::testing::Test
+{
 protected:
     void SetUp() override
     {

@@ -6,14 +6,16 @@
 
 #include <atomic>
 
-namespace {
+namespace
+{
 
 using hbtest::Recorder;
 using hbtest::SeenRequest;
 using hbtest::TestServer;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-class RequestViewTest : public ::testing::Test {
+class RequestViewTest : public ::testing::Test
+{
 protected:
     void SetUp() override
     {

@@ -6,7 +6,8 @@
 #include <atomic>
 #include <cstring>
 
-namespace {
+namespace
+{
 
 using hbtest::Latch;
 using hbtest::TestServer;
@@ -17,7 +18,10 @@ int add_header(hb_response res, const char *name, const char *value)
     return hb_response_add_header(res, name, std::strlen(name), value, std::strlen(value));
 }
 
-int write(hb_response res, std::string_view data) { return hb_response_write(res, data.data(), data.size()); }
+int write(hb_response res, std::string_view data)
+{
+    return hb_response_write(res, data.data(), data.size());
+}
 
 // The headers of r except Date, which changes every second.
 Headers without_date(const hbtest::Response &r)
@@ -29,7 +33,8 @@ Headers without_date(const hbtest::Response &r)
     return out;
 }
 
-class ResponseTest : public ::testing::Test {
+class ResponseTest : public ::testing::Test
+{
 protected:
     TestServer server;
 };
@@ -313,8 +318,8 @@ TEST_F(ResponseTest, FlushOnHttp10IsCloseDelimited)
         return rc | write(res, "late");
     });
     server.start();
-    for (const char *request : {"GET /stream HTTP/1.0\r\n\r\n",
-                                "GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"}) {
+    for (const char *request :
+         {"GET /stream HTTP/1.0\r\n\r\n", "GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"}) {
         SCOPED_TRACE(request);
         auto client = server.connect();
         auto r = client.request(request);

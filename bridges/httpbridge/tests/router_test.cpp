@@ -5,7 +5,8 @@
 
 #include <string>
 
-namespace {
+namespace
+{
 
 using Router = hb::detail::Router<std::string>;
 

@@ -6,7 +6,8 @@
 #include <cstdio>
 #include <exception>
 
-namespace hbtest {
+namespace hbtest
+{
 
 hb_options test_options()
 {
@@ -18,7 +19,10 @@ hb_options test_options()
     return o;
 }
 
-std::string str(hb_str s) { return s.len == 0 ? std::string() : std::string(s.data, s.len); }
+std::string str(hb_str s)
+{
+    return s.len == 0 ? std::string() : std::string(s.data, s.len);
+}
 
 SeenRequest copy(const hb_request &req)
 {

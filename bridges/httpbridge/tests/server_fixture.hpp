@@ -17,7 +17,8 @@
 #include <utility>
 #include <vector>
 
-namespace hbtest {
+namespace hbtest
+{
 
 using Handler = std::function<int(hb_response res, const hb_request &req)>;
 
@@ -28,8 +29,7 @@ hb_options test_options();
 std::string str(hb_str s);
 
 // A string literal with its embedded NUL bytes: bytes("a\0b") has 3 bytes.
-template <std::size_t N>
-std::string bytes(const char (&literal)[N])
+template <std::size_t N> std::string bytes(const char (&literal)[N])
 {
     return std::string(literal, N - 1);
 }
@@ -44,7 +44,8 @@ struct SeenRequest {
 SeenRequest copy(const hb_request &req);
 
 // Handlers record what they saw; the test reads it back under the same lock.
-class Recorder {
+class Recorder
+{
 public:
     void add(const hb_request &req);
     std::vector<SeenRequest> all();
@@ -55,7 +56,8 @@ private:
     std::vector<SeenRequest> seen_;
 };
 
-class TestServer {
+class TestServer
+{
 public:
     explicit TestServer(const hb_options &options = test_options());
     ~TestServer(); // stop, wait, free
@@ -83,7 +85,8 @@ private:
 };
 
 // A one-shot gate: a handler waits on it, the test opens it.
-class Latch {
+class Latch
+{
 public:
     void open();
     void wait();

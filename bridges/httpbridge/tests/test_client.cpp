@@ -13,8 +13,10 @@
 #include <cstdlib>
 #include <strings.h>
 
-namespace hbtest {
-namespace {
+namespace hbtest
+{
+namespace
+{
 
 constexpr std::size_t kMaxHead = 1 << 20; // a response head this long is garbage
 

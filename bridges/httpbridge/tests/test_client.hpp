@@ -12,14 +12,15 @@
 #include <utility>
 #include <vector>
 
-namespace hbtest {
+namespace hbtest
+{
 
 struct Response {
     std::string version; // "HTTP/1.1"
     int status = 0;
     std::string reason;
     std::vector<std::pair<std::string, std::string>> headers; // in order, as sent
-    std::string body;   // de-chunked
+    std::string body;                                         // de-chunked
     bool chunked = false;
     bool close_delimited = false; // the body ended when the server closed
 
@@ -28,7 +29,8 @@ struct Response {
     bool has(std::string_view name) const { return header(name).has_value(); }
 };
 
-class Client {
+class Client
+{
 public:
     // Connect to host:port (a numeric IPv4 or IPv6 address); every later read
     // or write gives up after timeout_ms.
@@ -65,7 +67,7 @@ public:
     std::optional<Response> request(std::string_view bytes, bool head = false);
 
 private:
-    int fill(); // read more into buffer_: >0 bytes, 0 closed, -1 error or timeout
+    int fill();                        // read more into buffer_: >0 bytes, 0 closed, -1 error or timeout
     bool read_line(std::string &line); // up to CRLF, consumed
     bool read_exact(std::size_t n, std::string &out);
 

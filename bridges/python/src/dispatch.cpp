@@ -22,14 +22,18 @@
 #define HBPY_FINALIZING() _Py_IsFinalizing()
 #endif
 
-namespace hbpy {
-namespace {
+namespace hbpy
+{
+namespace
+{
 
 thread_local ThreadContext *t_context = nullptr;
 
 bool iequals(std::string_view a, std::string_view b)
 {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; };
+    auto lower = [](char c) {
+        return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c;
+    };
     if (a.size() != b.size())
         return false;
     for (std::size_t i = 0; i < a.size(); ++i)
@@ -89,8 +93,10 @@ void report_exception(const hb_request &req)
     PyErr_NormalizeException(&type, &value, &traceback);
     if (traceback != nullptr && value != nullptr)
         PyException_SetTraceback(value, traceback);
-    PyObject *method = PyUnicode_DecodeLatin1(req.method.data, static_cast<Py_ssize_t>(req.method.len), nullptr);
-    PyObject *target = PyUnicode_DecodeLatin1(req.target.data, static_cast<Py_ssize_t>(req.target.len), nullptr);
+    PyObject *method =
+        PyUnicode_DecodeLatin1(req.method.data, static_cast<Py_ssize_t>(req.method.len), nullptr);
+    PyObject *target =
+        PyUnicode_DecodeLatin1(req.target.data, static_cast<Py_ssize_t>(req.target.len), nullptr);
     if (method != nullptr && target != nullptr)
         PySys_FormatStderr("httpbridge: exception in handler for %U %U (answered 500)\n", method, target);
     PyErr_Clear();
@@ -199,7 +205,10 @@ void on_thread_stop(void *)
     delete ctx;
 }
 
-bool on_io_thread() { return t_context != nullptr; }
+bool on_io_thread()
+{
+    return t_context != nullptr;
+}
 
 int on_request(hb_response res, const hb_request *req, void *user_data)
 {
@@ -234,8 +243,7 @@ bool buffer_header(ThreadContext &ctx, std::string_view name, std::string_view v
         return false;
     }
     if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding")) {
-        PyErr_SetString(PyExc_ValueError,
-                        "Content-Length and Transfer-Encoding are set by the server");
+        PyErr_SetString(PyExc_ValueError, "Content-Length and Transfer-Encoding are set by the server");
         return false;
     }
     if (replace)

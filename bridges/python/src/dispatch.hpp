@@ -10,7 +10,8 @@
 #include <string_view>
 #include <vector>
 
-namespace hbpy {
+namespace hbpy
+{
 
 struct PendingHeader {
     std::string name;
@@ -58,8 +59,7 @@ bool on_io_thread();
 
 // Response headers, buffered in the context until the handler returns (or flushes).
 // false with a Python error set.
-bool buffer_header(ThreadContext &ctx, std::string_view name, std::string_view value,
-                   bool replace);
+bool buffer_header(ThreadContext &ctx, std::string_view name, std::string_view value, bool replace);
 std::size_t remove_header(ThreadContext &ctx, std::string_view name);
 int send_headers(ThreadContext &ctx, hb_response res); // hb error code
 

@@ -5,12 +5,14 @@
 #include <cstring>
 #include <string_view>
 
-namespace hbpy {
+namespace hbpy
+{
 
 PyTypeObject *g_request_type = nullptr;
 PyTypeObject *g_writer_type = nullptr;
 
-namespace {
+namespace
+{
 
 // ---- helpers -------------------------------------------------------------
 
@@ -21,7 +23,10 @@ PyObject *stale(const char *what)
 }
 
 // HTTP header text is bytes; latin-1 maps each byte to one code point, losslessly.
-PyObject *latin1(hb_str s) { return PyUnicode_DecodeLatin1(s.len ? s.data : "", static_cast<Py_ssize_t>(s.len), nullptr); }
+PyObject *latin1(hb_str s)
+{
+    return PyUnicode_DecodeLatin1(s.len ? s.data : "", static_cast<Py_ssize_t>(s.len), nullptr);
+}
 
 // The classes of httpbridge._headers, imported on first use.
 PyObject *headers_class(const char *name)
@@ -51,11 +56,26 @@ PyObject *make_method(const hb_request &v)
     return latin1(v.method);
 }
 
-PyObject *make_path(const hb_request &v) { return latin1(v.path); }
-PyObject *make_query(const hb_request &v) { return latin1(v.query); }
-PyObject *make_url(const hb_request &v) { return latin1(v.target); }
-PyObject *make_host(const hb_request &v) { return latin1(v.host); }
-PyObject *make_remote_addr(const hb_request &v) { return latin1(v.remote_addr); }
+PyObject *make_path(const hb_request &v)
+{
+    return latin1(v.path);
+}
+PyObject *make_query(const hb_request &v)
+{
+    return latin1(v.query);
+}
+PyObject *make_url(const hb_request &v)
+{
+    return latin1(v.target);
+}
+PyObject *make_host(const hb_request &v)
+{
+    return latin1(v.host);
+}
+PyObject *make_remote_addr(const hb_request &v)
+{
+    return latin1(v.remote_addr);
+}
 
 PyObject *make_body(const hb_request &v)
 {
@@ -137,32 +157,30 @@ PyObject *request_repr(PyObject *self)
 }
 
 PyGetSetDef request_getset[] = {
-    {"method", cached<&RequestObject::method, make_method>, nullptr,
-     "The request method, e.g. 'GET' (str).", nullptr},
+    {"method", cached<&RequestObject::method, make_method>, nullptr, "The request method, e.g. 'GET' (str).",
+     nullptr},
     {"path", cached<&RequestObject::path, make_path>, nullptr,
      "The path of the target, before any '?', not percent-decoded (str).", nullptr},
     {"query", cached<&RequestObject::query, make_query>, nullptr,
      "The query string after '?', without it; '' when absent (str).", nullptr},
     {"url", cached<&RequestObject::url, make_url>, nullptr,
      "The request target as sent, e.g. '/search?q=1' (str).", nullptr},
-    {"host", cached<&RequestObject::host, make_host>, nullptr,
-     "The Host header; '' when absent (str).", nullptr},
+    {"host", cached<&RequestObject::host, make_host>, nullptr, "The Host header; '' when absent (str).",
+     nullptr},
     {"remote_addr", cached<&RequestObject::remote_addr, make_remote_addr>, nullptr,
      "The client as 'ip:port' ('[ip6]:port' for IPv6) (str).", nullptr},
     {"headers", cached<&RequestObject::headers, make_headers>, nullptr,
-     "The request headers: a case-insensitive httpbridge.Headers mapping that keeps repeats.",
+     "The request headers: a case-insensitive httpbridge.Headers mapping that keeps repeats.", nullptr},
+    {"body", cached<&RequestObject::body, make_body>, nullptr, "The whole request body, de-chunked (bytes).",
      nullptr},
-    {"body", cached<&RequestObject::body, make_body>, nullptr,
-     "The whole request body, de-chunked (bytes).", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
 PyType_Slot request_slots[] = {
-    {Py_tp_doc, const_cast<char *>(
-                    "One HTTP request, as passed to a handler.\n\n"
-                    "Valid only while its handler runs: afterwards every attribute raises\n"
-                    "RuntimeError. Text attributes are str decoded as latin-1 (each byte one\n"
-                    "character, nothing lost); each is made on first access.")},
+    {Py_tp_doc, const_cast<char *>("One HTTP request, as passed to a handler.\n\n"
+                                   "Valid only while its handler runs: afterwards every attribute raises\n"
+                                   "RuntimeError. Text attributes are str decoded as latin-1 (each byte one\n"
+                                   "character, nothing lost); each is made on first access.")},
     {Py_tp_dealloc, reinterpret_cast<void *>(request_dealloc)},
     {Py_tp_repr, reinterpret_cast<void *>(request_repr)},
     {Py_tp_getset, request_getset},
@@ -170,7 +188,9 @@ PyType_Slot request_slots[] = {
 };
 
 PyType_Spec request_spec = {
-    "httpbridge.Request", sizeof(RequestObject), 0,
+    "httpbridge.Request",
+    sizeof(RequestObject),
+    0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE,
     request_slots,
 };
@@ -195,22 +215,18 @@ ThreadContext *usable(WriterObject *w)
 PyObject *raise_hb(int rc)
 {
     switch (rc) {
-    case HB_E_HANDLE:
-        return stale("ResponseWriter");
+    case HB_E_HANDLE: return stale("ResponseWriter");
     case HB_E_THREAD:
         PyErr_SetString(PyExc_RuntimeError, "ResponseWriter used off its handler's thread");
         return nullptr;
     case HB_E_SENT:
         PyErr_SetString(PyExc_RuntimeError, "status and headers were already sent by flush()");
         return nullptr;
-    case HB_E_NOMEM:
-        return PyErr_NoMemory();
+    case HB_E_NOMEM: return PyErr_NoMemory();
     case HB_E_IO:
         PyErr_SetString(PyExc_ConnectionError, "the connection failed while flushing");
         return nullptr;
-    default:
-        PyErr_SetString(PyExc_ValueError, hb_strerror(rc));
-        return nullptr;
+    default: PyErr_SetString(PyExc_ValueError, hb_strerror(rc)); return nullptr;
     }
 }
 
@@ -238,8 +254,7 @@ bool header_bytes(PyObject *obj, const char *what, std::string_view *out, PyObje
     return true;
 }
 
-PyObject *set_or_add_header(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-                            bool replace)
+PyObject *set_or_add_header(PyObject *self, PyObject *const *args, Py_ssize_t nargs, bool replace)
 {
     auto *w = reinterpret_cast<WriterObject *>(self);
     if (nargs != 2) {
@@ -326,8 +341,7 @@ PyObject *writer_write(PyObject *self, PyObject *data)
         size = view.len;
         release = true;
     } else {
-        PyErr_Format(PyExc_TypeError, "write() takes bytes or str, not %.100s",
-                     Py_TYPE(data)->tp_name);
+        PyErr_Format(PyExc_TypeError, "write() takes bytes or str, not %.100s", Py_TYPE(data)->tp_name);
         return nullptr;
     }
     int rc = hb_response_write(w->handle, bytes, static_cast<std::size_t>(size));
@@ -370,7 +384,7 @@ PyObject *writer_flush(PyObject *self, PyObject *)
     int rc = send_headers(*ctx, w->handle);
     if (rc == HB_OK) {
         Py_BEGIN_ALLOW_THREADS // the socket may be slow: let other threads run
-        rc = hb_response_flush(w->handle);
+            rc = hb_response_flush(w->handle);
         Py_END_ALLOW_THREADS
     }
     if (rc != HB_OK)
@@ -411,14 +425,12 @@ PyMethodDef writer_methods[] = {
      "length in bytes. Buffered: the body goes out once, after the handler returns."},
     {"set_status", writer_set_status, METH_O,
      "set_status($self, code, /)\n--\n\nSet the status code (100..999); the default is 200."},
-    {"set_header", reinterpret_cast<PyCFunction>(reinterpret_cast<void *>(writer_set_header)),
-     METH_FASTCALL,
+    {"set_header", reinterpret_cast<PyCFunction>(reinterpret_cast<void *>(writer_set_header)), METH_FASTCALL,
      "set_header($self, name, value, /)\n--\n\n"
      "Set a response header, replacing any of that name (case-insensitive).\n"
      "str is encoded as latin-1. Content-Length and Transfer-Encoding are the\n"
      "server's: they, a name that is not an HTTP token, or CR/LF/NUL raise ValueError."},
-    {"add_header", reinterpret_cast<PyCFunction>(reinterpret_cast<void *>(writer_add_header)),
-     METH_FASTCALL,
+    {"add_header", reinterpret_cast<PyCFunction>(reinterpret_cast<void *>(writer_add_header)), METH_FASTCALL,
      "add_header($self, name, value, /)\n--\n\nAdd a response header, keeping others of that name."},
     {"del_header", writer_del_header, METH_O,
      "del_header($self, name, /)\n--\n\nRemove every header of that name; returns how many."},
@@ -433,17 +445,16 @@ PyMethodDef writer_methods[] = {
 
 PyGetSetDef writer_getset[] = {
     {"headers", writer_headers, nullptr,
-     "The response headers as a case-insensitive mutable mapping (httpbridge.ResponseHeaders).",
-     nullptr},
+     "The response headers as a case-insensitive mutable mapping (httpbridge.ResponseHeaders).", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
 PyType_Slot writer_slots[] = {
-    {Py_tp_doc, const_cast<char *>(
-                    "The response to one request, as passed to a handler.\n\n"
-                    "Valid only while its handler runs and only on its thread: afterwards\n"
-                    "every method raises RuntimeError. Status, headers and body are collected\n"
-                    "and sent together when the handler returns (or at flush()).")},
+    {Py_tp_doc,
+     const_cast<char *>("The response to one request, as passed to a handler.\n\n"
+                        "Valid only while its handler runs and only on its thread: afterwards\n"
+                        "every method raises RuntimeError. Status, headers and body are collected\n"
+                        "and sent together when the handler returns (or at flush()).")},
     {Py_tp_dealloc, reinterpret_cast<void *>(writer_dealloc)},
     {Py_tp_repr, reinterpret_cast<void *>(writer_repr)},
     {Py_tp_methods, writer_methods},
@@ -452,7 +463,9 @@ PyType_Slot writer_slots[] = {
 };
 
 PyType_Spec writer_spec = {
-    "httpbridge.ResponseWriter", sizeof(WriterObject), 0,
+    "httpbridge.ResponseWriter",
+    sizeof(WriterObject),
+    0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE,
     writer_slots,
 };
@@ -485,8 +498,7 @@ RequestObject *new_request()
         return nullptr;
     r->view = nullptr;
     r->materialized = false;
-    r->method = r->path = r->query = r->url = r->host = r->remote_addr = r->headers = r->body =
-        nullptr;
+    r->method = r->path = r->query = r->url = r->host = r->remote_addr = r->headers = r->body = nullptr;
     return r;
 }
 
@@ -500,7 +512,10 @@ WriterObject *new_writer()
     return w;
 }
 
-void bind_request(RequestObject *r, const hb_request *view) { r->view = view; }
+void bind_request(RequestObject *r, const hb_request *view)
+{
+    r->view = view;
+}
 
 void unbind_request(RequestObject *r)
 {

@@ -10,16 +10,16 @@
 
 #include "httpbridge.h"
 
-namespace hbpy {
+namespace hbpy
+{
 
 struct ThreadContext;
 
 // A view of one hb_request, bound while its handler runs. Fields become Python
 // objects on first access and are cached until the handler returns.
 struct RequestObject {
-    PyObject_HEAD
-    const hb_request *view; // borrowed from the server; nullptr when unbound
-    bool materialized;      // some cache slot below is set
+    PyObject_HEAD const hb_request *view; // borrowed from the server; nullptr when unbound
+    bool materialized;                    // some cache slot below is set
     PyObject *method;
     PyObject *path;
     PyObject *query;
@@ -33,9 +33,8 @@ struct RequestObject {
 // Names one in-flight response through its hb_response handle, bound while its
 // handler runs. Headers go to the context's buffer and out when the handler returns.
 struct WriterObject {
-    PyObject_HEAD
-    hb_response handle;  // 0 when unbound
-    ThreadContext *ctx;  // the io thread's context; nullptr when unbound
+    PyObject_HEAD hb_response handle; // 0 when unbound
+    ThreadContext *ctx;               // the io thread's context; nullptr when unbound
 };
 
 // Create the types and add them to module. false with a Python error set.

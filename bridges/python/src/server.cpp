@@ -6,8 +6,10 @@
 #include <set>
 #include <thread>
 
-namespace hbpy {
-namespace {
+namespace hbpy
+{
+namespace
+{
 
 constexpr int kWaitSliceMs = 100; // how soon a signal (Ctrl-C, SIGTERM) is noticed
 
@@ -20,8 +22,8 @@ std::set<Server *> &open_servers() // touched with the GIL held only
 [[noreturn]] void raise_oserror(int err, const std::string &message)
 {
     // OSError(errno, message) when the error has an errno, else OSError(message).
-    PyObject *args = err != 0 ? Py_BuildValue("(is)", err, message.c_str())
-                              : Py_BuildValue("(s)", message.c_str());
+    PyObject *args =
+        err != 0 ? Py_BuildValue("(is)", err, message.c_str()) : Py_BuildValue("(s)", message.c_str());
     if (args != nullptr) {
         PyErr_SetObject(PyExc_OSError, args);
         Py_DECREF(args);
@@ -32,12 +34,9 @@ std::set<Server *> &open_servers() // touched with the GIL held only
 int errno_for(int rc)
 {
     switch (rc) {
-    case HB_E_ADDRINUSE:
-        return EADDRINUSE;
-    case HB_E_ADDRESS:
-        return EADDRNOTAVAIL;
-    default:
-        return 0;
+    case HB_E_ADDRINUSE: return EADDRINUSE;
+    case HB_E_ADDRESS: return EADDRNOTAVAIL;
+    default: return 0;
     }
 }
 
@@ -113,8 +112,8 @@ void Server::handle(const std::string &pattern, py::object handler,
             wanted.push_back(upper(m));
     }
 
-    auto route = std::find_if(routes_.begin(), routes_.end(),
-                              [&](const Route &r) { return r.pattern == pattern; });
+    auto route =
+        std::find_if(routes_.begin(), routes_.end(), [&](const Route &r) { return r.pattern == pattern; });
     if (route != routes_.end()) {
         for (const Endpoint &e : route->endpoints) {
             bool overlap = e.methods.empty() || wanted.empty();
@@ -144,8 +143,8 @@ void Server::listen(const std::string &host, unsigned port)
     int rc = hb_server_listen(server_, host.c_str(), port);
     if (rc != HB_OK) {
         std::string address = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-        raise_oserror(errno_for(rc), "cannot listen on " + address + ":" + std::to_string(port) +
-                                         ": " + hb_strerror(rc));
+        raise_oserror(errno_for(rc),
+                      "cannot listen on " + address + ":" + std::to_string(port) + ": " + hb_strerror(rc));
     }
     listening_ = true;
 }

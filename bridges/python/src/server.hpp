@@ -11,11 +11,13 @@
 #include <string>
 #include <vector>
 
-namespace hbpy {
+namespace hbpy
+{
 
 namespace py = pybind11;
 
-class Server {
+class Server
+{
 public:
     Server(unsigned threads, bool reuse_port);
     ~Server();
@@ -43,7 +45,7 @@ public:
 
 private:
     bool usable() const { return server_ != nullptr && !closing_; } // with the GIL held
-    int wait_unlocked(int timeout_ms); // hb_server_wait with the GIL released
+    int wait_unlocked(int timeout_ms);                              // hb_server_wait with the GIL released
 
     // Threads other than the one closing may be inside hb_server_wait with the
     // GIL released: close() marks closing_ (under the GIL), then frees the
