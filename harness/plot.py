@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
+from harness import results  # noqa: E402
 from harness.stats import by_case, fmt_count, fmt_num  # noqa: E402
 
 PERCENTILES = ("p50", "p90", "p99", "p99.9")
@@ -62,14 +63,6 @@ def _log_axis(ax, fmt=fmt_num) -> None:
 
 def _err(summary: dict) -> tuple[float, float]:
     return summary["median"] - summary["min"], summary["max"] - summary["median"]
-
-
-def _cases(run: dict, scenario: str) -> list[str]:
-    seen = []
-    for m in run.get("measurements", []):
-        if m["scenario"] == scenario and m["case"] not in seen:
-            seen.append(m["case"])
-    return seen
 
 
 def plot_lol(run, cases, colors, out_dir) -> list[Path]:
@@ -172,7 +165,7 @@ def plot_echo(run, cases, colors, out_dir) -> list[Path]:
 
 
 def plot_latency(run, cases, colors, out_dir) -> list[Path]:
-    conc = _cases(run, "keepalive")
+    conc = results.cases(run, "keepalive")
     panels = []
     for c in conc:
         rows = [(name, cr) for (name, sc, cc), cr in cases.items()
@@ -212,7 +205,7 @@ def plot_latency(run, cases, colors, out_dir) -> list[Path]:
 
 
 def plot_server_cpu(run, cases, colors, out_dir) -> list[Path]:
-    columns = [(sc, c) for sc in SCENARIO_ORDER for c in _cases(run, sc)]
+    columns = [(sc, c) for sc in SCENARIO_ORDER for c in results.cases(run, sc)]
     names = [n for n in run["variants"]
              if any((n, sc, c) in cases and cases[(n, sc, c)].valid for sc, c in columns)]
     if not names:

@@ -22,15 +22,6 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def _cases(run: dict, scenario: str) -> list[str]:
-    """The cases of a scenario in the order they ran."""
-    seen = []
-    for m in run.get("measurements", []):
-        if m["scenario"] == scenario and m["case"] not in seen:
-            seen.append(m["case"])
-    return seen
-
-
 def _variants(run: dict, cases: dict, scenario: str) -> list[str]:
     names = [n for n in run["variants"] if any(k[0] == n and k[1] == scenario for k in cases)]
     return names
@@ -124,7 +115,7 @@ def render(run: dict, settings: bool = True) -> str:
     # lol in detail
     rows = []
     for name in _variants(run, cases, "lol"):
-        for case in _cases(run, "lol"):
+        for case in results.cases(run, "lol"):
             cr = get((name, "lol", case))
             if cr:
                 rows.append([name, _rate_cell(cr),
@@ -137,7 +128,7 @@ def render(run: dict, settings: bool = True) -> str:
                      "Latency p50 / p99 (ms)", "Reference row"], rows)
 
     # keep-alive
-    ka = _cases(run, "keepalive")
+    ka = results.cases(run, "keepalive")
     rows = [[_name(run, name)] + [_rate_cell(get((name, "keepalive", c))) for c in ka]
             for name in _variants(run, cases, "keepalive")]
     out += _section("Keep-alive: req/s by concurrency (wrk -t1, GET /)",
@@ -148,7 +139,7 @@ def render(run: dict, settings: bool = True) -> str:
                     ["Name"] + ka, rows)
 
     # server CPU per request, utilisation: every scenario side by side
-    columns = [(sc, c) for sc in ("lol", "keepalive", "pipeline", "echo") for c in _cases(run, sc)]
+    columns = [(sc, c) for sc in ("lol", "keepalive", "pipeline", "echo") for c in results.cases(run, sc)]
     names = [n for n in run["variants"] if any((n, sc, c) in cases for sc, c in columns)]
     labels = [f"{sc} {c}" for sc, c in columns]
     rows = []
@@ -184,7 +175,7 @@ def render(run: dict, settings: bool = True) -> str:
     # pipeline
     rows = []
     for name in _variants(run, cases, "pipeline"):
-        for c in _cases(run, "pipeline"):
+        for c in results.cases(run, "pipeline"):
             cr = get((name, "pipeline", c))
             if cr:
                 rows.append([name, c, _rate_cell(cr),
@@ -200,7 +191,7 @@ def render(run: dict, settings: bool = True) -> str:
                     ["Name", "Case", "Req/s", "Server µs/req"], rows)
 
     # echo
-    ec = _cases(run, "echo")
+    ec = results.cases(run, "echo")
     rows = [[name] + [_rate_cell(get((name, "echo", c))) for c in ec]
             for name in _variants(run, cases, "echo")]
     out += _section("POST /echo: req/s by body size", "The body goes in and comes back out: "

@@ -277,6 +277,15 @@ class RunStore:
 # ---------------------------------------------------------------- reading runs
 
 
+def cases(run: dict, scenario: str) -> list[str]:
+    """The cases of a scenario in a stored run, in the order they ran."""
+    seen = []
+    for m in run.get("measurements", []):
+        if m["scenario"] == scenario and m["case"] not in seen:
+            seen.append(m["case"])
+    return seen
+
+
 def load_run(path: Path) -> dict:
     """Read a stored run (its directory or its results.json); refuse what we cannot read."""
     path = Path(path)
