@@ -150,6 +150,8 @@ void Connection::process()
             out_.append("HTTP/1.1 100 Continue\r\n\r\n");
             continued_ = true;
         }
+        if (used == 0)
+            break; // the parser wants more than is buffered: never spin on it
     }
     if (!out_.empty())
         write();
