@@ -47,6 +47,20 @@ def hello_variant(servers_dir: Path, name: str, args: str = "", pipelining: bool
     """)
 
 
+def missing_tool_variant(servers_dir: Path, name: str) -> Path:
+    """A variant that needs a command this machine does not have: listed, never run."""
+    return write_variant(servers_dir, name, """
+        title = "needs a tool that is not here"
+        kind = "reference"
+        language = "C"
+        [build]
+        system = "none"
+        [run]
+        command = "no-such-tool-hb --port {port}"
+        requires = ["cmd:no-such-tool-hb"]
+    """)
+
+
 def run_cli(*args, timeout=600, env=None) -> subprocess.CompletedProcess:
     """python3 -m harness ARGS, from the repository, as `make` runs it."""
     full_env = dict(os.environ)

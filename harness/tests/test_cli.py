@@ -5,7 +5,7 @@ import json
 import pytest
 
 from harness import cli
-from harness.tests.helpers import hello_variant, make_stored_run, run_cli, write_variant
+from harness.tests.helpers import hello_variant, make_stored_run, missing_tool_variant, run_cli, write_variant
 
 
 @pytest.mark.parametrize("command", list(cli.COMMANDS))
@@ -21,16 +21,7 @@ def test_every_command_has_help(command, capsys):
 def test_list_shows_runnable_skipped_and_broken(tmp_path):
     servers = tmp_path / "servers"
     hello_variant(servers, "hello")
-    write_variant(servers, "needs-tool", """
-        title = "t"
-        kind = "reference"
-        language = "C"
-        [build]
-        system = "none"
-        [run]
-        command = "no-such-tool-hb --port {port}"
-        requires = ["cmd:no-such-tool-hb"]
-    """)
+    missing_tool_variant(servers, "needs-tool")
     write_variant(servers, "broken", """
         title = "t"
         kind = "native"

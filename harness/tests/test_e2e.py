@@ -10,7 +10,7 @@ import pytest
 
 from harness import manifest, results
 from harness.config import ROOT, Context
-from harness.tests.helpers import hello_variant, run_cli, write_variant
+from harness.tests.helpers import hello_variant, missing_tool_variant, run_cli, write_variant
 
 PLOTS = ("lol_rps", "keepalive_rps", "latency", "echo_rps", "server_cpu")
 
@@ -23,16 +23,7 @@ def quick_run(tmp_path_factory):
     # Readiness and verify take ~20 requests; ab -n 2000 then meets the crash.
     hello_variant(servers, "py-crash", args="--crash-after 100")
     hello_variant(servers, "py-z", pipelining=False)
-    write_variant(servers, "needs-tool", """
-        title = "needs a tool that is not here"
-        kind = "reference"
-        language = "C"
-        [build]
-        system = "none"
-        [run]
-        command = "no-such-tool-hb --port {port}"
-        requires = ["cmd:no-such-tool-hb"]
-    """)
+    missing_tool_variant(servers, "needs-tool")
     write_variant(servers, "broken", 'title = "no kind"\n')
     proc = run_cli("bench", "--quick", "--servers-dir", servers, "--results-dir", tmp / "results",
                    "--plots-dir", tmp / "plots")
