@@ -28,11 +28,15 @@ constexpr std::size_t kReadSize = 16 * 1024;
 constexpr std::size_t kOutHighWater = 256 * 1024;
 constexpr unsigned kLingerMs = 2000;
 
-void append_hex(std::string &out, std::uint64_t n)
+// One chunk of a chunked body: size in hex, CRLF, the bytes, CRLF.
+void append_chunk(std::string &out, std::string_view data)
 {
     char digits[24];
-    auto result = std::to_chars(digits, digits + sizeof digits, n, 16);
+    auto result = std::to_chars(digits, digits + sizeof digits, data.size(), 16);
     out.append(digits, result.ptr);
+    out.append("\r\n");
+    out.append(data);
+    out.append("\r\n");
 }
 
 std::string format_peer(const asio::ip::tcp::endpoint &peer)
@@ -259,12 +263,8 @@ void Connection::finish_response(int rc)
         if (send_body)
             out_.append(body);
     } else if (send_body) { // a HEAD or 204/304 answer has no body, not even the last chunk
-        if (!body.empty()) {
-            append_hex(out_, body.size());
-            out_.append("\r\n");
-            out_.append(body);
-            out_.append("\r\n");
-        }
+        if (!body.empty())
+            append_chunk(out_, body);
         out_.append("0\r\n\r\n");
     }
 }
@@ -282,13 +282,10 @@ int Connection::flush(Response &res)
         res.flushed_ = true;
     }
     if (send_body && !res.body_.empty()) {
-        if (!close_delimited_) {
-            append_hex(out_, res.body_.size());
-            out_.append("\r\n");
-        }
-        out_.append(res.body_);
-        if (!close_delimited_)
-            out_.append("\r\n");
+        if (close_delimited_)
+            out_.append(res.body_);
+        else
+            append_chunk(out_, res.body_);
     }
     res.body_.clear();
     // out_ may also hold answers to earlier pipelined requests: they go first, in order.
