@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import lifecycle, manifest, report, results, scenarios, verify
+from harness import lifecycle, manifest, report, results, runner, scenarios, verify
 from harness.config import Context
 
 EPILOG = ("Environment: HB_BUILD_DIR (absolute build directory, default <repo>/build), "
@@ -60,16 +60,11 @@ def cmd_list(args) -> int:
     rows = []
     for v in variants:
         missing = manifest.missing_requirements(v, ctx)
-        if missing:
-            status = "skipped: " + "; ".join(missing)
-        elif v.build_system == "command":
-            status = "yes (built by the harness)"
-        else:
-            status = "yes"
-        rows.append([v.name, v.kind, v.language, v.reference_row or "–", status])
+        status = "skipped: " + manifest.why_not(missing) if missing else "yes"
+        rows.append([v.name, v.server, v.handler, v.reference_row or "–", status])
     print(f"variants in {ctx.servers_dir} (build dir {ctx.build_dir}):")
     if rows:
-        _print_table(["NAME", "KIND", "LANGUAGE", "REFERENCE ROW", "RUNS HERE"], rows)
+        _print_table(["NAME", "SERVER", "HANDLER", "REFERENCE ROW", "RUNS HERE"], rows)
     for v in variants:
         for w in v.warnings:
             print(f"warning: {w}")
@@ -95,25 +90,20 @@ def cmd_verify(args) -> int:
             missing = manifest.missing_requirements(v, ctx)
             if missing:
                 rows.append([v.name] + ["–"] * len(verify.CHECK_NAMES) + ["SKIPPED"])
-                details.append(f"{v.name}: skipped: {'; '.join(missing)}")
+                details.append(f"{v.name}: skipped: {manifest.why_not(missing)}")
                 skipped += 1
                 continue
             print(f"verifying {v.name} ...", flush=True)
             try:
-                lifecycle.build(v, Path(tmp) / v.name / "build.txt")
-                missing = manifest.missing_requirements(v, ctx, built=True)
-                if missing:
-                    raise lifecycle.LifecycleError("; ".join(missing))
-                server = lifecycle.start(v, Path(tmp) / v.name, "server", args.threads)
-            except lifecycle.LifecycleError as e:
+                with runner.checked(v, Path(tmp) / v.name, "server", args.threads) as (server,
+                                                                                        checks):
+                    pass  # the checks ran on the way in; the way out stops the server
+            except runner.StartFailed as e:
                 rows.append([v.name] + ["–"] * len(verify.CHECK_NAMES) + ["FAIL"])
                 details.append(f"{v.name}: did not start: {e}")
                 failed += 1
                 continue
-            try:
-                checks = verify.verify(server.host, server.port, v)
-            finally:
-                info = lifecycle.stop(server)
+            info = server.stopped
             marks = {True: "ok", False: "FAIL", None: "n/a"}
             ok = verify.passed(checks) and info["port_free"]
             rows.append([v.name] + [marks[c.ok] for c in checks] + ["PASS" if ok else "FAIL"])
@@ -188,8 +178,6 @@ def _settings(args) -> scenarios.Settings:
 
 def _measure(args) -> tuple[int, dict | None]:
     """The shared part of run and bench: measure, store, write table.md."""
-    from harness import runner
-
     ctx = _context(args)
     settings = _settings(args)
     chosen, broken = _discover(ctx, _split_list(args.variants))
@@ -412,3 +400,5 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    finally:
+        lifecycle.stop_all()  # whatever stopped the command, no server outlives it

@@ -7,9 +7,15 @@ the bytes of each header), so requests and responses are handled byte by byte he
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 
 MAX_HEAD = 64 * 1024
+MAX_BODY = 64 * 1024 * 1024  # far above any body the checks send; a bound on what we buffer
+# Numbers as HTTP writes them: ASCII digits only (str.isdigit() also takes '²', int() not).
+STATUS_RE = re.compile(r"[0-9]{3}")
+LENGTH_RE = re.compile(r"[0-9]{1,18}")
+CHUNK_SIZE_RE = re.compile(rb"[0-9A-Fa-f]{1,15}")
 
 
 class ProtocolError(Exception):
@@ -35,6 +41,11 @@ class Response:
     def header_count(self, name: str) -> int:
         name = name.lower()
         return sum(1 for key, _ in self.headers if key.lower() == name)
+
+    @property
+    def closes(self) -> bool:
+        """The server says it closes the connection after this answer."""
+        return "close" in (self.header("Connection") or "").lower()
 
 
 def request_bytes(method: str, path: str, host: str, body: bytes = b"",
@@ -118,7 +129,8 @@ class Connection:
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        if (len(parts) < 2 or not parts[0].startswith("HTTP/")
+                or not STATUS_RE.fullmatch(parts[1])):
             raise ProtocolError(f"bad status line {lines[0]!r}")
         version, status = parts[0], int(parts[1])
         reason = parts[2] if len(parts) > 2 else ""
@@ -137,23 +149,35 @@ class Connection:
         if "chunked" in encoding:
             response.body = self._read_chunked()
         elif length is not None:
-            if not length.isdigit():
+            if not LENGTH_RE.fullmatch(length) or response.header_count("Content-Length") > 1:
                 raise ProtocolError(f"bad Content-Length {length!r}")
+            if int(length) > MAX_BODY:
+                raise ProtocolError(f"Content-Length {length} is over the client's limit "
+                                    f"of {MAX_BODY} bytes")
             response.body = self._read_exact(int(length))
         else:
-            while self._fill():
-                pass
-            response.body, self.buf = self.buf, b""
+            response.body = self.read_until_close()
         return response
+
+    def read_until_close(self) -> bytes:
+        """Everything until the server closes the connection (at most MAX_BODY bytes)."""
+        while self._fill():
+            if len(self.buf) > MAX_BODY:
+                raise ProtocolError(f"more than {MAX_BODY} bytes before the server closed")
+        data, self.buf = self.buf, b""
+        return data
 
     def _read_chunked(self) -> bytes:
         body = []
+        total = 0
         while True:
             size_line = self._read_line().split(b";")[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                raise ProtocolError(f"bad chunk size {size_line!r}") from None
+            if not CHUNK_SIZE_RE.fullmatch(size_line):
+                raise ProtocolError(f"bad chunk size {size_line[:40]!r}")
+            size = int(size_line, 16)
+            total += size
+            if total > MAX_BODY:
+                raise ProtocolError(f"chunked body over the client's limit of {MAX_BODY} bytes")
             if size == 0:
                 while self._read_line():  # trailers, then the empty line
                     pass

@@ -185,3 +185,37 @@ def ab_problems(parsed: dict, expected: int, returncode: int | None = 0) -> list
     if parsed["complete"] is not None and parsed["complete"] != expected:
         problems.append(f"{parsed['complete']} of {expected} requests completed")
     return problems
+
+
+# ---------------------------------------------------------------- one run, as stored
+
+AB_STORED = ("total_s", "rps", "time_per_request_ms", "time_per_request_all_ms", "complete",
+             "failed", "failed_by_kind", "non_2xx", "error")
+
+
+def read_run(tool: str, client: ClientRun, expected_requests: int | None = None
+             ) -> tuple[dict, list[str]]:
+    """What one wrk or ab run measured, as results.json stores it, and why it is invalid.
+
+    The fields are rps, requests, duration_s, non_2xx, latency_ms, and errors (wrk) or
+    ab (ab); the list of problems is empty for a valid run.
+    """
+    fields: dict = {"rps": None, "requests": 0}
+    try:
+        parsed = parse_wrk(client.stdout) if tool == "wrk" else parse_ab(client.stdout,
+                                                                           client.stderr)
+    except ParseError as e:
+        return fields, [f"{e}; stderr: {client.stderr.strip()[-300:]}"]
+    if tool == "wrk":
+        problems = wrk_problems(parsed)
+        if client.returncode != 0:
+            problems.append(f"wrk exited with code {client.returncode}")
+        fields.update(rps=parsed["rps"], requests=parsed["requests"],
+                      duration_s=parsed["duration_s"], errors=parsed["errors"],
+                      non_2xx=parsed["non_2xx"], latency_ms=parsed["latency_ms"])
+    else:
+        problems = ab_problems(parsed, expected_requests, client.returncode)
+        fields.update(rps=parsed["rps"], requests=parsed["complete"] or parsed["completed"] or 0,
+                      duration_s=parsed["total_s"], non_2xx=parsed["non_2xx"],
+                      latency_ms=parsed["latency_ms"], ab={k: parsed[k] for k in AB_STORED})
+    return fields, problems

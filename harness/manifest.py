@@ -1,8 +1,9 @@
 """Variant discovery and manifests: servers/<name>/variant.toml (format in servers/README.md).
 
 A manifest is parsed and checked in full before anything runs; a bad one raises
-ManifestError naming the file and the field. Placeholders are substituted per token
-after shlex splitting, so paths with spaces stay one argument.
+ManifestError naming the file and the field. Placeholders are filled by `fill()` alone, in
+one pass over each token after shlex splitting (so paths with spaces stay one argument):
+the static ones ({build_dir} ...) where only they are allowed, all of them at start.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ from pathlib import Path
 from harness.config import Context
 
 MANIFEST_NAME = "variant.toml"
-KINDS = ("native", "c-callback", "python-callback", "reference")
-BUILD_SYSTEMS = ("cmake", "none", "command")
+BUILD_SYSTEMS = ("cmake", "none")
 REQUIREMENT_KINDS = ("cmd", "py", "file")
+# server and handler are names, not a closed list (a new variant may bring a new server):
+# lower case, digits and . + / - (e.g. "httpbridge", "go-net/http", "c++").
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.+/-]*$")
+# Fields of the first manifest format, refused with what replaced them.
+REPLACED = {"kind": "replaced by `server` (what speaks HTTP) and `handler` (what answers)",
+            "language": "replaced by `handler` (the language the answer is written in)"}
 
 # Known at discovery time vs. only when a server starts.
 STATIC_PLACEHOLDERS = ("build_dir", "variant_dir", "root", "python")
@@ -30,9 +36,10 @@ PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # Every key the format defines; anything else is reported as a warning (likely a typo).
 KNOWN_KEYS = {
-    "": {"title", "kind", "language", "reference_row", "description", "build", "run", "supports"},
-    "build": {"system", "target", "command"},
-    "run": {"command", "env", "requires", "ready_timeout"},
+    "": {"title", "server", "handler", "reference_row", "description", "build", "run",
+         "supports"},
+    "build": {"system", "target"},
+    "run": {"command", "env", "requires", "ready_timeout", "version"},
     "supports": {"keep_alive", "pipelining", "threads"},
 }
 DEFAULT_READY_TIMEOUT = 10.0
@@ -64,52 +71,57 @@ class Variant:
     dir: Path
     manifest: Path
     title: str
-    kind: str
-    language: str
+    server: str  # what accepts connections and speaks HTTP
+    handler: str  # what the answers are written in
     reference_row: str | None
     description: str
     build_system: str
     build_target: str | None
-    build_command: list[str] | None  # static placeholders substituted
-    run_command: list[str]  # tokens with start placeholders still in them
-    run_env: dict[str, str]
+    run_command: list[str]  # tokens as written; placeholders filled by command()
+    run_env: dict[str, str]  # values as written; filled by environment()
     requires: list[Requirement]
+    version_command: list[str] | None  # filled; its output is stored with the results
     ready_timeout: float
     keep_alive: bool
     pipelining: bool
     threads: bool
+    static: dict[str, str]  # the values of the static placeholders for this variant
     warnings: list[str] = dataclasses.field(default_factory=list)
 
+    def start_values(self, host: str, port: int, threads: int, tmp: str) -> dict[str, str]:
+        return {**self.static, "host": host, "port": str(port), "threads": str(threads),
+                "tmp": tmp}
+
     def command(self, host: str, port: int, threads: int, tmp: str) -> list[str]:
-        values = {"host": host, "port": str(port), "threads": str(threads), "tmp": tmp}
-        return [substitute(tok, values) for tok in self.run_command]
+        values = self.start_values(host, port, threads, tmp)
+        return [fill(tok, values) for tok in self.run_command]
 
     def environment(self, host: str, port: int, threads: int, tmp: str) -> dict[str, str]:
-        values = {"host": host, "port": str(port), "threads": str(threads), "tmp": tmp}
-        return {k: substitute(v, values) for k, v in self.run_env.items()}
+        values = self.start_values(host, port, threads, tmp)
+        return {k: fill(v, values) for k, v in self.run_env.items()}
 
     def describe(self) -> dict:
         """The manifest as stored in results.json."""
         return {
             "title": self.title,
-            "kind": self.kind,
-            "language": self.language,
+            "server": self.server,
+            "handler": self.handler,
             "reference_row": self.reference_row,
             "description": self.description,
             "manifest": str(self.manifest),
-            "build": {"system": self.build_system, "target": self.build_target,
-                      "command": self.build_command},
+            "build": {"system": self.build_system, "target": self.build_target},
             "run": {"command": self.run_command, "env": self.run_env,
                     "requires": [r.spec for r in self.requires],
+                    "version": self.version_command,
                     "ready_timeout": self.ready_timeout},
             "supports": {"keep_alive": self.keep_alive, "pipelining": self.pipelining,
                          "threads": self.threads},
         }
 
 
-def substitute(text: str, values: dict[str, str]) -> str:
-    """Replace the {name} placeholders present in values; leave others untouched."""
-    return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+def fill(text: str, values: dict[str, str]) -> str:
+    """Replace every {name} placeholder in one pass (the parser allowed only known names)."""
+    return PLACEHOLDER_RE.sub(lambda m: values[m.group(1)], text)
 
 
 def static_values(ctx: Context, variant_dir: Path) -> dict[str, str]:
@@ -205,18 +217,20 @@ def parse_manifest(path: Path, ctx: Context) -> Variant:
 
     top = _Fields(path, data)
     warnings: list[str] = []
+    for key, why in REPLACED.items():
+        if key in data:
+            raise top.error(key, f"{why}; see servers/README.md")
     _warn_unknown(path, top, "", warnings)
 
     title = top.string("title")
-    kind = top.string("kind")
-    if kind not in KINDS:
-        raise top.error("kind", f"must be one of {', '.join(KINDS)}; got {kind!r}")
-    language = top.string("language")
+    server = _name(top, "server")
+    handler = _name(top, "handler")
     reference_row = top.string("reference_row", required=False)
     description = top.string("description", required=False, default="")
 
     static = static_values(ctx, variant_dir)
     static_names = tuple(static)
+    all_names = static_names + START_PLACEHOLDERS
 
     build = top.table("build", required=True)
     _warn_unknown(path, build, "build", warnings)
@@ -224,22 +238,12 @@ def parse_manifest(path: Path, ctx: Context) -> Variant:
     if system not in BUILD_SYSTEMS:
         raise build.error("system", f"must be one of {', '.join(BUILD_SYSTEMS)}; got {system!r}")
     target = build.string("target", required=False)
-    build_command = None
-    raw_build = build.string("command", required=(system == "command"))
-    if raw_build is not None:
-        if system != "command":
-            raise build.error("command", f"only used when build.system = \"command\" "
-                                         f"(it is {system!r})")
-        _check_placeholders(path, build.name("command"), raw_build, static_names)
-        build_command = [substitute(t, static)
-                         for t in _split(path, build.name("command"), raw_build)]
 
     run = top.table("run", required=True)
     _warn_unknown(path, run, "run", warnings)
-    all_names = static_names + START_PLACEHOLDERS
     raw_command = run.string("command")
     _check_placeholders(path, run.name("command"), raw_command, all_names)
-    run_command = [substitute(t, static) for t in _split(path, run.name("command"), raw_command)]
+    run_command = _split(path, run.name("command"), raw_command)
 
     env_table = run.get("env", (dict,), False, {}, "a table of strings")
     run_env = {}
@@ -248,7 +252,7 @@ def parse_manifest(path: Path, ctx: Context) -> Variant:
         if not isinstance(value, str):
             raise ManifestError(path, field, f"must be a string, got {type(value).__name__}")
         _check_placeholders(path, field, value, all_names)
-        run_env[key] = substitute(value, static)
+        run_env[key] = value
 
     requires = []
     raw_requires = run.get("requires", (list,), False, [], "a list of strings")
@@ -256,14 +260,20 @@ def parse_manifest(path: Path, ctx: Context) -> Variant:
         field = f"run.requires[{i}]"
         if not isinstance(spec, str):
             raise ManifestError(path, field, f"must be a string, got {type(spec).__name__}")
-        kind_, sep, value = spec.partition(":")
-        if not sep or kind_ not in REQUIREMENT_KINDS or not value:
+        kind, sep, value = spec.partition(":")
+        if not sep or kind not in REQUIREMENT_KINDS or not value:
             raise ManifestError(path, field, f"{spec!r} must be cmd:NAME, py:MODULE or file:PATH")
         _check_placeholders(path, field, value, static_names)
-        value = substitute(value, static)
-        if kind_ == "file" and not os.path.isabs(value):
+        value = fill(value, static)
+        if kind == "file" and not os.path.isabs(value):
             value = str(variant_dir / value)
-        requires.append(Requirement(kind_, value, spec))
+        requires.append(Requirement(kind, value, spec))
+
+    version_command = None
+    raw_version = run.string("version", required=False)
+    if raw_version is not None:
+        _check_placeholders(path, run.name("version"), raw_version, static_names)
+        version_command = [fill(t, static) for t in _split(path, run.name("version"), raw_version)]
 
     ready_timeout = run.get("ready_timeout", (int, float), False, DEFAULT_READY_TIMEOUT,
                             "a number of seconds")
@@ -278,22 +288,31 @@ def parse_manifest(path: Path, ctx: Context) -> Variant:
         dir=variant_dir,
         manifest=path.resolve(),
         title=title,
-        kind=kind,
-        language=language,
+        server=server,
+        handler=handler,
         reference_row=reference_row,
         description=description,
         build_system=system,
         build_target=target,
-        build_command=build_command,
         run_command=run_command,
         run_env=run_env,
         requires=requires,
+        version_command=version_command,
         ready_timeout=float(ready_timeout),
         keep_alive=supports.boolean("keep_alive", True),
         pipelining=supports.boolean("pipelining", False),
         threads=supports.boolean("threads", False),
+        static=static,
         warnings=warnings,
     )
+
+
+def _name(fields: _Fields, key: str) -> str:
+    value = fields.string(key)
+    if not NAME_RE.match(value):
+        raise fields.error(key, f"must be a lower-case name such as \"httpbridge\", "
+                                f"\"go-net/http\" or \"c++\"; got {value!r}")
+    return value
 
 
 def discover(servers_dir: Path, ctx: Context) -> tuple[list[Variant], list[ManifestError]]:
@@ -329,50 +348,70 @@ def select(variants: list[Variant], broken: list[ManifestError],
 
 # ---------------------------------------------------------------- requirements
 
-_py_cache: dict[tuple[str, str], bool] = {}
+_py_cache: dict[tuple[str, str, str], bool] = {}
 
 
-def python_has_module(python: str, module: str) -> bool:
-    key = (python, module)
+def python_has_module(python: str, module: str, pythonpath: str = "") -> bool:
+    """Can `python` import `module`, with PYTHONPATH as the variant's run.env sets it?"""
+    key = (python, module, pythonpath)
     if key not in _py_cache:
         code = ("import importlib.util, sys\n"
                 "try:\n    ok = importlib.util.find_spec(sys.argv[1]) is not None\n"
                 "except Exception:\n    ok = False\n"
                 "sys.exit(0 if ok else 1)")
+        env = dict(os.environ)
+        if pythonpath:
+            env["PYTHONPATH"] = pythonpath
         try:
-            proc = subprocess.run([python, "-c", code, module], capture_output=True, timeout=60)
+            proc = subprocess.run([python, "-c", code, module], capture_output=True, timeout=60,
+                                  env=env)
             _py_cache[key] = proc.returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             _py_cache[key] = False
     return _py_cache[key]
 
 
-def missing_requirements(variant: Variant, ctx: Context, built: bool = False) -> list[str]:
-    """Why this variant cannot run here (empty list: it can).
+@dataclasses.dataclass(frozen=True)
+class Missing:
+    """One unmet requirement: why, and whether `make build` is what would meet it."""
 
-    Files of a variant the harness builds itself (build.system = "command") are only
-    checked once built=True; before that they are expected to be missing.
-    """
-    reasons = []
+    reason: str
+    build: bool
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def missing_requirements(variant: Variant, ctx: Context) -> list[Missing]:
+    """Why this variant cannot run here (empty list: it can)."""
+    try:  # py: modules are looked for on the PYTHONPATH the variant will run with
+        pythonpath = fill(variant.run_env.get("PYTHONPATH", ""), variant.static)
+    except KeyError:  # it names a start placeholder ({tmp}): unknown before the start
+        pythonpath = ""
+
+    def built_here(text: str) -> bool:
+        return str(ctx.build_dir) in text
+
+    missing = []
     for req in variant.requires:
         if req.kind == "cmd":
             if shutil.which(req.value) is None:
-                reasons.append(f"command '{req.value}' not found on PATH")
+                missing.append(Missing(f"command '{req.value}' not found on PATH", False))
         elif req.kind == "py":
-            if not python_has_module(ctx.python, req.value):
-                reasons.append(f"Python module '{req.value}' not importable by {ctx.python}")
-        elif req.kind == "file":
-            if os.path.exists(req.value):
-                continue
-            if variant.build_system == "command" and not built:
-                continue
-            if variant.build_system == "cmake":
+            if not python_has_module(ctx.python, req.value, pythonpath):
+                where = f" (PYTHONPATH={pythonpath})" if pythonpath else ""
+                build = built_here(pythonpath)
+                missing.append(Missing(f"Python module '{req.value}' not importable by "
+                                       f"{ctx.python}{where}" + (": run make build" if build
+                                                                 else ""), build))
+        elif req.kind == "file" and not os.path.exists(req.value):
+            if variant.build_system == "cmake" or built_here(req.value):
                 target = f" (target {variant.build_target})" if variant.build_target else ""
-                reasons.append(f"missing {req.value}{target}: run make build")
-            elif variant.build_system == "command":
-                reasons.append(f"missing {req.value} after running build.command")
-            elif Path(req.value).is_relative_to(ctx.build_dir):
-                reasons.append(f"missing {req.value}: run make build")
+                missing.append(Missing(f"missing {req.value}{target}: run make build", True))
             else:
-                reasons.append(f"missing file {req.value}")
-    return reasons
+                missing.append(Missing(f"missing file {req.value}", False))
+    return missing
+
+
+def why_not(missing: list[Missing]) -> str:
+    return "; ".join(m.reason for m in missing)

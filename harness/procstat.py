@@ -79,3 +79,54 @@ class ChildUsage:
     def stop(self) -> float:
         self.seconds = self._now() - self.before
         return self.seconds
+
+
+# ---------------------------------------------------------------- who listens on a port
+
+_TCP_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
+_TCP_LISTEN = "0A"
+
+
+def listening_inodes(port: int) -> set[int]:
+    """Socket inodes listening on `port` (any address, IPv4 or IPv6), from /proc/net/tcp*."""
+    inodes = set()
+    for table in _TCP_TABLES:
+        try:
+            with open(table) as f:
+                next(f)  # the column names
+                for line in f:
+                    # sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+                    fields = line.split()
+                    if (len(fields) > 9 and fields[3] == _TCP_LISTEN
+                            and int(fields[1].rsplit(":", 1)[1], 16) == port):
+                        inodes.add(int(fields[9]))
+        except (OSError, ValueError, StopIteration):
+            continue
+    return inodes
+
+
+def group_socket_inodes(pgid: int) -> set[int]:
+    """Inodes of every socket held open by a process of the group."""
+    inodes = set()
+    for pid in group_pids(pgid):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue  # exited while we looked
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def port_listeners(port: int, pgid: int) -> tuple[bool, int]:
+    """(the group listens on port, how many listening sockets there are outside the group)."""
+    listening = listening_inodes(port)
+    if not listening:
+        return False, 0
+    ours = listening & group_socket_inodes(pgid)
+    return bool(ours), len(listening - ours)

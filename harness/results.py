@@ -25,12 +25,16 @@ FORMAT = "httpbridge-harness-run"
 
 # The one place that knows the schema's versions. Add a line when the layout changes,
 # and teach load_run() to read (or refuse) the older ones.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_HISTORY = {
     1: "first version: machine, tools, git, settings, variants (status, reason, verify "
        "checks, events) and one record per measurement (every repeat), raw output beside it",
+    2: "variants name `server` and `handler` instead of `kind` and `language`, and carry "
+       "`version` (the output of the manifest's run.version command); tools no longer "
+       "lists per-variant servers (go, nginx, ...); build.command is gone",
 }
-READABLE_VERSIONS = {1}
+# Nothing that reads a run uses the fields version 2 changed, so version 1 reads as it is.
+READABLE_VERSIONS = {1, 2}
 
 
 class ResultsError(Exception):
@@ -120,7 +124,11 @@ def _boost_version(cache: dict[str, str]) -> str | None:
 
 
 def tool_versions(python: str, build_dir: Path, variants=()) -> dict:
-    """Versions of everything that shapes the numbers; None where a tool is absent."""
+    """Versions of the tools every run uses; None where one is absent.
+
+    What a variant runs on (nginx, Go, gunicorn...) is the variant's business: its manifest's
+    run.version command, stored with the variant (command_version).
+    """
     cache = _cmake_cache(build_dir)
     compiler = cache.get("CMAKE_CXX_COMPILER") or shutil.which("c++")
     tools = {
@@ -132,20 +140,15 @@ def tool_versions(python: str, build_dir: Path, variants=()) -> dict:
         "boost": _boost_version(cache),
         "kernel": platform.release(),
     }
-    needed = {r.value for v in variants for r in v.requires if r.kind == "cmd"}
-    needed |= {v.build_command[0] for v in variants if v.build_command}
-    if cache.get("HB_BUILD_GO", "").upper() in ("ON", "1", "TRUE", "YES"):
-        needed.add("go")  # the CMake build used Go for its variants
-    extra = {"go": ["go", "version"], "nginx": ["nginx", "-v"],
-             "gunicorn": ["gunicorn", "--version"], "uwsgi": ["uwsgi", "--version"],
-             "uvicorn": ["uvicorn", "--version"]}
-    for name, command in extra.items():
-        if name in needed and shutil.which(name):
-            tools[name] = _first_line(command, "both")
     modules = sorted({r.value for v in variants for r in v.requires if r.kind == "py"})
     if modules:
         tools["python_modules"] = _python_module_versions(python, modules)
     return tools
+
+
+def command_version(command: list[str] | None) -> str | None:
+    """The first line a variant's run.version command prints (stdout or stderr)."""
+    return _first_line(command, "both") if command else None
 
 
 def _python_module_versions(python: str, modules: list[str]) -> dict:
@@ -250,12 +253,24 @@ class RunStore:
     def save(self) -> None:
         write_json(self.path, self.data)
 
+    def set_broken_manifests(self, broken: list[dict]) -> None:
+        self.data["broken_manifests"] = broken
+        self.save()
+
     def add_variant(self, name: str, record: dict) -> None:
         self.data["variants"][name] = record
         self.save()
 
     def update_variant(self, name: str, **fields) -> None:
         self.data["variants"][name].update(fields)
+        self.save()
+
+    def skip_case(self, name: str, case: str, reason: str) -> None:
+        self.data["variants"][name]["skipped_cases"][case] = reason
+        self.save()
+
+    def add_verify(self, name: str, round_: int, checks: list[dict]) -> None:
+        self.data["variants"][name]["verify"].append({"round": round_, "checks": checks})
         self.save()
 
     def event(self, name: str, what: str, **details) -> None:
@@ -268,6 +283,10 @@ class RunStore:
         self.save()
 
     def finish(self, status: str) -> None:
+        """The run is over: `status` for the run and for every variant still pending."""
+        for record in self.data["variants"].values():
+            if record.get("status") == "pending":
+                record["status"] = "ok" if status == "complete" else status
         self.data["status"] = status
         self.data["finished"] = iso(utc_now())
         self.data["machine"]["loadavg_at_end"] = list(os.getloadavg())

@@ -1,24 +1,25 @@
-"""One benchmark run: build, then interleaved rounds of start, verify, load, stop per variant.
+"""One benchmark run: interleaved rounds of start, verify, load, stop per variant.
 
 Round 1 runs every variant once, round 2 again, and so on, so that a slow minute of a
 shared machine spreads over all variants instead of hitting one. Everything is written to
-results.json as soon as it is known; a variant that fails is recorded with its reason and
-the others go on.
+results.json (through the store's methods) as soon as it is known; a variant that fails is
+recorded with its reason and the others go on. `checked()` is the start, verify, stop
+sequence that `harness verify` uses too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
-import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from harness import lifecycle, load, procstat, results, verify
 from harness.config import Context
-from harness.manifest import ManifestError, Variant, missing_requirements
+from harness.manifest import ManifestError, Variant, missing_requirements, why_not
 from harness.scenarios import Case, Settings, cases_for
 from harness.stats import fmt_count, fmt_num
-
-HOST = lifecycle.HOST
 
 
 class Progress:
@@ -50,7 +51,29 @@ def slug(text: str) -> str:
 
 def variant_record(v: Variant) -> dict:
     return {**v.describe(), "status": "pending", "reason": None, "failed_in": None,
+            "version": results.command_version(v.version_command),
             "warnings": v.warnings, "skipped_cases": {}, "verify": [], "events": []}
+
+
+class StartFailed(Exception):
+    """checked() could not start the variant; the message says why."""
+
+
+@contextlib.contextmanager
+def checked(v: Variant, log_dir: Path, tag: str, threads: int = 1,
+            cpus: str | None = None) -> Iterator[tuple[lifecycle.Server, list[verify.Check]]]:
+    """Start the variant, run the checks, hand both over, and stop it whatever happens.
+
+    The server's stop report is in server.stopped afterwards.
+    """
+    try:
+        server = lifecycle.start(v, log_dir, tag, threads, cpus)
+    except lifecycle.LifecycleError as e:
+        raise StartFailed(str(e)) from None
+    try:
+        yield server, verify.verify(server.host, server.port, v)
+    finally:
+        lifecycle.stop(server)
 
 
 def measurement_line(m: dict) -> str:
@@ -71,18 +94,15 @@ class Runner:
     def __init__(self, ctx: Context, settings: Settings, store: results.RunStore, out=sys.stdout):
         self.ctx, self.s, self.store = ctx, settings, store
         self.out = out
-        self.server: lifecycle.Server | None = None
         self.remaining: dict[str, int] = {}
-        self.progress: Progress | None = None
+        self.progress = Progress(0, out)
 
     # ------------------------------------------------------------ top level
 
     def run(self, variants: list[Variant], broken: list[ManifestError]) -> None:
-        s, store = self.s, self.store
-        store.data["broken_manifests"] = [
-            {"file": e.path, "field": e.field, "message": e.message} for e in broken]
-        store.save()
-        say = self._say
+        s, store, say = self.s, self.store, self.progress.say
+        store.set_broken_manifests(
+            [{"file": e.path, "field": e.field, "message": e.message} for e in broken])
         for e in broken:
             say(f"broken manifest, variant left out: {e}")
 
@@ -93,8 +113,8 @@ class Runner:
                 say(f"warning: {w}")
             missing = missing_requirements(v, self.ctx)
             if missing:
-                store.update_variant(v.name, status="skipped", reason="; ".join(missing))
-                say(f"skipped {v.name}: {'; '.join(missing)}")
+                store.update_variant(v.name, status="skipped", reason=why_not(missing))
+                say(f"skipped {v.name}: {why_not(missing)}")
             else:
                 runnable.append(v)
 
@@ -103,13 +123,11 @@ class Runner:
             plans[v.name] = []
             for case, skip in cases_for(s, v):
                 if skip:
-                    store.data["variants"][v.name]["skipped_cases"][case.label] = skip
+                    store.skip_case(v.name, case.label, skip)
                 else:
                     plans[v.name].append(case)
             self.remaining[v.name] = s.repeats * (1 + len(plans[v.name]))
-        store.save()
-        builds = [v for v in runnable if v.build_command]
-        self.progress = Progress(len(builds) + sum(self.remaining.values()), self.out)
+        self.progress.total = sum(self.remaining.values())
         say(f"run {store.dir.name}: {len(runnable)} variant(s) to measure "
             f"({', '.join(v.name for v in runnable) or 'none'}), {s.repeats} round(s), "
             f"scenarios {', '.join(s.scenarios)}; about {self._estimate(runnable, plans)}; "
@@ -122,7 +140,7 @@ class Runner:
                 "the measurement; expect low and noisy numbers")
         status = "error"
         try:
-            active = [v for v in runnable if self._build(v)]
+            active = list(runnable)
             for r in range(1, s.repeats + 1):
                 for v in list(active):
                     if not self._round(v, r, plans[v.name]):
@@ -132,17 +150,8 @@ class Runner:
             status = "interrupted"
             raise
         finally:
-            if self.server is not None:
-                lifecycle.stop(self.server)
-                self.server = None
-            for name, record in store.data["variants"].items():
-                if record["status"] == "pending":
-                    record["status"] = "ok" if status == "complete" else status
+            lifecycle.stop_all()
             store.finish(status)
-
-    def _say(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
 
     def _estimate(self, runnable, plans) -> str:
         seconds = 0.0
@@ -164,60 +173,31 @@ class Runner:
         self.progress.say(f"    {v.name} FAILED in {phase}: {first}"
                           + (f" ({dropped} step(s) dropped)" if dropped else ""))
 
-    def _build(self, v: Variant) -> bool:
-        if not v.build_command:
-            return True
-        self.progress.step(f"{v.name} build: {' '.join(v.build_command)}")
-        log = self.store.raw_path(v.name, "build.txt")
-        t0 = time.monotonic()
-        try:
-            lifecycle.build(v, log)
-        except lifecycle.LifecycleError as e:
-            self.progress.done("failed")
-            self._fail(v, "build", str(e))
-            return False
-        missing = missing_requirements(v, self.ctx, built=True)
-        if missing:
-            self.progress.done("failed")
-            self._fail(v, "build", "; ".join(missing))
-            return False
-        self.progress.done(f"ok ({time.monotonic() - t0:.1f} s)")
-        self.store.event(v.name, "build", log=self.store.relative(log),
-                         seconds=round(time.monotonic() - t0, 2))
-        return True
-
     def _round(self, v: Variant, r: int, plan: list[Case]) -> bool:
         s, store = self.s, self.store
         self.progress.step(f"{v.name} start + verify, round {r}/{s.repeats}")
         self.remaining[v.name] -= 1
         log_dir = store.dir / results.RAW_DIR / v.name
         try:
-            self.server = lifecycle.start(v, log_dir, f"r{r}-server", s.threads, s.server_cpus)
-        except lifecycle.LifecycleError as e:
+            with checked(v, log_dir, f"r{r}-server", s.threads, s.server_cpus) as (server,
+                                                                                  checks):
+                store.update_variant(v.name, command=server.command)
+                ok = self._verify_and_load(v, r, plan, server, checks)
+        except StartFailed as e:
             self.progress.done("failed")
             self._fail(v, f"start (round {r})", str(e))
             return False
-        server = self.server
-        store.data["variants"][v.name]["command"] = server.command
-        ok = False
-        try:
-            ok = self._verify_and_load(v, r, plan, server)
-        finally:
-            info = lifecycle.stop(server)
-            self.server = None
-            store.event(v.name, "stop", round=r, **info)
+        info = server.stopped
+        store.event(v.name, "stop", round=r, **info)
         if ok and not info["port_free"]:
             self._fail(v, f"stop (round {r})", f"port {server.port} still in use after the "
                        "process group stopped: something outside the group holds it")
             return False
         return ok
 
-    def _verify_and_load(self, v: Variant, r: int, plan: list[Case], server) -> bool:
-        store = self.store
-        checks = verify.verify(server.host, server.port, v)
-        store.data["variants"][v.name]["verify"].append(
-            {"round": r, "checks": [c.as_dict() for c in checks]})
-        store.save()
+    def _verify_and_load(self, v: Variant, r: int, plan: list[Case], server,
+                         checks: list[verify.Check]) -> bool:
+        self.store.add_verify(v.name, r, [c.as_dict() for c in checks])
         if not verify.passed(checks):
             self.progress.done("verify failed")
             self._fail(v, f"verify (round {r})", verify.failure_summary(checks))
@@ -227,8 +207,14 @@ class Runner:
         for case in plan:
             self.progress.step(f"{v.name} {case.scenario} {case.case} repeat {r}/{self.s.repeats}")
             self.remaining[v.name] -= 1
+            try:
+                lifecycle.check_owner(server)  # the port is still the server's alone
+            except lifecycle.PortTaken as e:
+                self.progress.done("failed")
+                self._fail(v, f"{case.label} (round {r})", str(e))
+                return False
             m = self.measure(v, case, r, server)
-            store.add_measurement(m)
+            self.store.add_measurement(m)
             self.progress.done(measurement_line(m))
             if not server.alive():
                 self._fail(v, f"{case.label} (round {r})",
@@ -258,32 +244,9 @@ def make_record(variant: str, case: Case, r: int, client: load.ClientRun, server
     """One measurement as stored in results.json, judged valid or not (with the reasons)."""
     record = {"variant": variant, "scenario": case.scenario, "case": case.case,
               "tool": case.tool, "params": case.params, "round": r, "command": client.command,
-              "raw": raw, "exit_code": client.returncode, "wall_s": round(client.wall_s, 4),
-              "rps": None, "requests": 0}
-    problems: list[str] = []
-    try:
-        if case.tool == "wrk":
-            parsed = load.parse_wrk(client.stdout)
-        else:
-            parsed = load.parse_ab(client.stdout, client.stderr)
-    except load.ParseError as e:
-        parsed = None
-        problems.append(f"{e}; stderr: {client.stderr.strip()[-300:]}")
-    if parsed and case.tool == "wrk":
-        problems += load.wrk_problems(parsed)
-        if client.returncode != 0:
-            problems.append(f"wrk exited with code {client.returncode}")
-        record.update(rps=parsed["rps"], requests=parsed["requests"],
-                      duration_s=parsed["duration_s"], errors=parsed["errors"],
-                      non_2xx=parsed["non_2xx"], latency_ms=parsed["latency_ms"])
-    elif parsed:
-        problems += load.ab_problems(parsed, case.params["requests"], client.returncode)
-        record.update(rps=parsed["rps"], requests=parsed["complete"] or parsed["completed"] or 0,
-                      duration_s=parsed["total_s"], non_2xx=parsed["non_2xx"],
-                      latency_ms=parsed["latency_ms"],
-                      ab={k: parsed[k] for k in (
-                          "total_s", "rps", "time_per_request_ms", "time_per_request_all_ms",
-                          "complete", "failed", "failed_by_kind", "non_2xx", "error")})
+              "raw": raw, "exit_code": client.returncode, "wall_s": round(client.wall_s, 4)}
+    fields, problems = load.read_run(case.tool, client, case.params.get("requests"))
+    record.update(fields)
     if server_died:
         problems.append(server_died)
 
@@ -305,12 +268,10 @@ def make_record(variant: str, case: Case, r: int, client: load.ClientRun, server
 
 def run_benchmark(ctx: Context, settings: Settings, variants, broken, argv, out=sys.stdout):
     """Measure the variants into a new results/<stamp>/; return the store (its dir holds all)."""
+    every_setting = {**settings.as_dict(), "build_dir": str(ctx.build_dir),
+                     "python": ctx.python, "servers_dir": str(ctx.servers_dir)}
     store = results.RunStore(
-        ctx.results_dir, argv, settings.as_dict(), results.machine_info(),
+        ctx.results_dir, argv, every_setting, results.machine_info(),
         results.tool_versions(ctx.python, ctx.build_dir, variants), results.git_info(ctx.root))
-    store.data["settings"]["build_dir"] = str(ctx.build_dir)
-    store.data["settings"]["python"] = ctx.python
-    store.data["settings"]["servers_dir"] = str(ctx.servers_dir)
-    store.save()
     Runner(ctx, settings, store, out).run(variants, broken)
     return store

@@ -28,8 +28,8 @@ def hello_variant(servers_dir: Path, name: str, args: str = "", pipelining: bool
     """A variant whose server is harness/tests/data/hello_server.py."""
     return write_variant(servers_dir, name, f"""
         title = "stdlib test server {name}"
-        kind = "python-callback"
-        language = "Python"
+        server = "test"
+        handler = "python"
         description = "ThreadingHTTPServer answering the common endpoints."
 
         [build]
@@ -51,8 +51,8 @@ def missing_tool_variant(servers_dir: Path, name: str) -> Path:
     """A variant that needs a command this machine does not have: listed, never run."""
     return write_variant(servers_dir, name, """
         title = "needs a tool that is not here"
-        kind = "reference"
-        language = "C"
+        server = "test"
+        handler = "c"
         [build]
         system = "none"
         [run]
@@ -95,7 +95,7 @@ def make_stored_run(results_dir: Path, scale: dict[str, float], rounds: int = 2,
     outputs = {"lol": sample("ab_ok.txt"), "keepalive": sample("wrk_keepalive.txt"),
                "pipeline": sample("wrk_pipeline.txt"), "echo": sample("wrk_echo_16k.txt")}
     for name in scale:
-        store.add_variant(name, {"title": name, "kind": "native", "language": "C++",
+        store.add_variant(name, {"title": name, "server": "httpbridge", "handler": "c++",
                                  "reference_row": None, "status": "ok", "reason": None,
                                  "skipped_cases": {}, "verify": [], "events": []})
     for r in range(1, rounds + 1):

@@ -24,8 +24,8 @@ def test_list_shows_runnable_skipped_and_broken(tmp_path):
     missing_tool_variant(servers, "needs-tool")
     write_variant(servers, "broken", """
         title = "t"
-        kind = "native"
-        language = "C"
+        server = "test"
+        handler = "c"
         [build]
         system = "none"
         [run]

@@ -24,7 +24,7 @@ def quick_run(tmp_path_factory):
     hello_variant(servers, "py-crash", args="--crash-after 100")
     hello_variant(servers, "py-z", pipelining=False)
     missing_tool_variant(servers, "needs-tool")
-    write_variant(servers, "broken", 'title = "no kind"\n')
+    write_variant(servers, "broken", 'title = "no server"\n')
     proc = run_cli("bench", "--quick", "--servers-dir", servers, "--results-dir", tmp / "results",
                    "--plots-dir", tmp / "plots")
     (run_dir,) = (tmp / "results").iterdir()
@@ -37,7 +37,7 @@ def test_exit_status_and_screen(quick_run):
     out = proc.stdout
     assert "[step 1/" in out and "py-a lol c=10 repeat 1/1" in out
     assert "skipped needs-tool: command 'no-such-tool-hb' not found on PATH" in out
-    assert "broken manifest, variant left out" in out and "field 'kind'" in out
+    assert "broken manifest, variant left out" in out and "field 'server'" in out
     assert "| Name | Total | Req/Sec | Time/Req |" in out
     assert f"results: {run_dir / 'results.json'}" in out
     assert f"plots:   {plots}/" in out
@@ -82,7 +82,7 @@ def test_crashing_variant_is_failed_and_others_survive(quick_run):
     # the variant after it still ran in full
     assert len([m for m in run["measurements"] if m["variant"] == "py-z"]) == 5
     assert run["variants"]["needs-tool"]["status"] == "skipped"
-    assert run["broken_manifests"][0]["field"] == "kind"
+    assert run["broken_manifests"][0]["field"] == "server"
 
 
 def test_table_and_plots(quick_run):
@@ -112,7 +112,7 @@ def _built(names):
             missing.append(f"servers/{name} is not in the tree")
             continue
         v = manifest.parse_manifest(path, ctx)
-        missing += manifest.missing_requirements(v, ctx)
+        missing += [m.reason for m in manifest.missing_requirements(v, ctx)]
     return missing
 
 

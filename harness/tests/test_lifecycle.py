@@ -18,8 +18,8 @@ def variant(ctx, name, **kw):
 def command_variant(ctx, name, command, ready_timeout=20):
     d = write_variant(ctx.servers_dir, name, f"""
         title = "t"
-        kind = "reference"
-        language = "Python"
+        server = "test"
+        handler = "python"
         [build]
         system = "none"
         [run]
@@ -80,7 +80,7 @@ def test_a_server_that_exits_fails_fast_with_its_stderr(ctx, tmp_path):
 
 def test_readiness_wait_is_bounded_and_leaves_nothing_running(ctx, tmp_path):
     v = command_variant(ctx, "silent", "sleep 61.2345", ready_timeout=0.5)
-    with pytest.raises(lifecycle.LifecycleError, match=r"did not answer GET / .* within 0.5 s"):
+    with pytest.raises(lifecycle.LifecycleError, match=r"did not listen on port \d+ within 0.5 s"):
         lifecycle.start(v, tmp_path, "s")
     assert processes_with(b"61.2345") == []
 

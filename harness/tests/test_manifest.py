@@ -7,8 +7,8 @@ from harness.tests.helpers import write_variant
 
 GOOD = """
     title = "C++ on Boost.Beast"
-    kind = "native"
-    language = "C++"
+    server = "httpbridge"
+    handler = "c++"
     reference_row = "go-net/http"
     description = "test"
 
@@ -37,8 +37,8 @@ def parse(ctx, text, name="v"):
 def test_good_manifest_is_read_in_full(ctx):
     v = parse(ctx, GOOD, "cpp-beast")
     assert v.name == "cpp-beast"
-    assert (v.title, v.kind, v.language, v.reference_row) == (
-        "C++ on Boost.Beast", "native", "C++", "go-net/http")
+    assert (v.title, v.server, v.handler, v.reference_row) == (
+        "C++ on Boost.Beast", "httpbridge", "c++", "go-net/http")
     assert v.build_system == "cmake" and v.build_target == "cpp-beast"
     assert v.ready_timeout == 5.0
     assert (v.keep_alive, v.pipelining, v.threads) == (True, True, True)
@@ -67,8 +67,8 @@ def test_variant_dir_and_python_placeholders(ctx):
 def test_defaults_for_optional_fields(ctx):
     v = parse(ctx, """
         title = "t"
-        kind = "reference"
-        language = "Go"
+        server = "test"
+        handler = "go"
         [build]
         system = "none"
         [run]
@@ -82,8 +82,12 @@ def test_defaults_for_optional_fields(ctx):
 
 @pytest.mark.parametrize("change, field, words", [
     (("title = \"C++ on Boost.Beast\"\n", ""), "title", "required"),
-    (('kind = "native"', 'kind = "fast"'), "kind", "must be one of"),
-    (('language = "C++"', "language = 3"), "language", "must be a string"),
+    (('server = "httpbridge"', 'server = "Boost Beast"'), "server", "lower-case name"),
+    (('handler = "c++"', "handler = 3"), "handler", "must be a string"),
+    (('handler = "c++"', 'handler = "c++"\nkind = "native"'), "kind", "replaced by `server`"),
+    (("--port {port}", "--port {port} --version {version}"), "run.command", "{version}"),
+    (('ready_timeout = 5', 'ready_timeout = 5\nversion = "x --port {port}"'), "run.version",
+     "placeholder {port}"),
     (('system = "cmake"', 'system = "bazel"'), "build.system", "must be one of"),
     (('command = "{build_dir}/servers/cpp-beast/cpp-beast --host {host} --port {port} '
       '--threads {threads}"', ""), "run.command", "required"),
@@ -95,8 +99,7 @@ def test_defaults_for_optional_fields(ctx):
     (("keep_alive = true", 'keep_alive = "yes"'), "supports.keep_alive", "true or false"),
     (('ROOT = "{root}"', "ROOT = 1"), "run.env.ROOT", "must be a string"),
     (("--threads {threads}\"", "--threads '{threads}\""), "run.command", "split like a shell"),
-    (('target = "cpp-beast"', 'target = "cpp-beast"\ncommand = "make"'), "build.command",
-     "only used when"),
+    (('system = "cmake"', 'system = "command"'), "build.system", "must be one of"),
 ])
 def test_bad_manifest_names_file_and_field(ctx, change, field, words):
     old, new = change
@@ -108,12 +111,6 @@ def test_bad_manifest_names_file_and_field(ctx, change, field, words):
     assert words in err.message
     text = str(err)
     assert str(ctx.servers_dir / "broken" / "variant.toml") in text and f"'{field}'" in text
-
-
-def test_command_build_needs_its_command(ctx):
-    with pytest.raises(ManifestError) as info:
-        parse(ctx, GOOD.replace('system = "cmake"', 'system = "command"'))
-    assert info.value.field == "build.command"
 
 
 def test_toml_syntax_error_names_the_file(ctx):
@@ -132,11 +129,11 @@ def test_unknown_keys_are_warnings_not_errors(ctx):
 def test_discover_sorts_and_separates_broken(ctx):
     write_variant(ctx.servers_dir, "b-good", GOOD)
     write_variant(ctx.servers_dir, "a-good", GOOD)
-    write_variant(ctx.servers_dir, "c-bad", GOOD.replace('kind = "native"', 'kind = "x"'))
+    write_variant(ctx.servers_dir, "c-bad", GOOD.replace('server = "httpbridge"', 'server = ""'))
     (ctx.servers_dir / "not-a-variant").mkdir()
     variants, broken = manifest.discover(ctx.servers_dir, ctx)
     assert [v.name for v in variants] == ["a-good", "b-good"]
-    assert len(broken) == 1 and broken[0].field == "kind"
+    assert len(broken) == 1 and broken[0].field == "server"
     assert manifest.select(variants, broken, ["b-good"])[0].name == "b-good"
     assert manifest.select(variants, broken, ["c-bad"]) == []  # broken: reported elsewhere
     with pytest.raises(LookupError, match="unknown variant"):
@@ -146,15 +143,37 @@ def test_discover_sorts_and_separates_broken(ctx):
 def test_missing_requirements_name_what_is_missing(ctx):
     v = parse(ctx, GOOD.replace('"cmd:sh", "py:json"',
                                 '"cmd:no-such-tool-hb", "py:no_such_mod_hb"'))
-    reasons = manifest.missing_requirements(v, ctx)
+    reasons = [m.reason for m in manifest.missing_requirements(v, ctx)]
     assert any("run make build" in r and "cpp-beast" in r for r in reasons)
     assert any("'no-such-tool-hb' not found on PATH" in r for r in reasons)
     assert any("'no_such_mod_hb' not importable" in r for r in reasons)
 
 
-def test_files_of_a_command_build_are_checked_after_building(ctx):
-    v = parse(ctx, GOOD.replace('system = "cmake"', 'system = "command"')
-              .replace('target = "cpp-beast"', 'command = "make -C {variant_dir}"'))
-    assert v.build_command == ["make", "-C", str(ctx.servers_dir / "v")]
-    assert manifest.missing_requirements(v, ctx) == []
-    assert "after running build.command" in manifest.missing_requirements(v, ctx, built=True)[0]
+def test_python_modules_are_found_on_the_variants_pythonpath(ctx, tmp_path):
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / "hb_only_here.py").write_text("")
+    text = (GOOD.replace('"cmd:sh", "py:json"', '"py:hb_only_here"')
+            .replace('requires = ["file:{build_dir}/servers/cpp-beast/cpp-beast", ', 'requires = [')
+            .replace('ROOT = "{root}"', f'PYTHONPATH = "{tmp_path}/mods"'))
+    assert manifest.missing_requirements(parse(ctx, text), ctx) == []
+    lost = parse(ctx, text.replace(f"{tmp_path}/mods", f"{tmp_path}/elsewhere"))
+    (missing,) = manifest.missing_requirements(lost, ctx)
+    assert "'hb_only_here' not importable" in missing.reason and not missing.build
+
+
+def test_a_missing_build_product_says_make_build(ctx):
+    (missing,) = manifest.missing_requirements(parse(ctx, GOOD), ctx)
+    assert missing.build and missing.reason.endswith("(target cpp-beast): run make build")
+
+
+def test_placeholders_are_filled_once(ctx):
+    # A value that looks like a placeholder is not expanded again.
+    v = parse(ctx, GOOD)
+    assert v.command("{port}", 1, 1, "t")[2] == "{port}"
+
+
+def test_version_command_is_split_and_filled(ctx):
+    v = parse(ctx, GOOD.replace("ready_timeout = 5",
+                                'ready_timeout = 5\nversion = "go version {build_dir}/x"'))
+    assert v.version_command == ["go", "version", f"{ctx.build_dir}/x"]
+    assert v.describe()["run"]["version"] == v.version_command

@@ -51,13 +51,13 @@ static int echo_handler(hb_response res, const hb_request *req, void *user_data)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: c-callback [--host ADDR] [--port N] [--threads N]\n"
-                 "Serve GET / and POST /echo on ADDR:N (default 127.0.0.1:8080, 1 thread).\n");
+                 "Serve GET / and POST /echo on ADDR:N (default 127.0.0.1:8000, 1 thread).\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
-    unsigned port = 8080, threads = 1;
+    unsigned port = 8000, threads = 1;
     hb_options options;
     int rc;
 
@@ -97,9 +97,11 @@ int main(int argc, char **argv)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    printf("c-callback: serving on http://%s:%d/ with %u thread(s), httpbridge %s\n", host,
-           hb_server_port(g_server), threads, hb_version_string());
-    fflush(stdout);
+    /* The start line every variant prints (servers/README.md), with the port really bound. */
+    const char *bracket = strchr(host, ':') ? "[" : "";
+    fprintf(stderr, "listening on http://%s%s%s:%d\n", bracket, host, *bracket ? "]" : "",
+            hb_server_port(g_server));
+    fflush(stderr);
     rc = hb_server_serve(g_server);
     hb_server_free(g_server);
     return rc == HB_OK ? 0 : 1;

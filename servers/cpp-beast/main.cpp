@@ -49,7 +49,7 @@ int echo(hb::Response &res, const hb_request &req, void *)
 void usage(FILE *out)
 {
     std::fprintf(out, "usage: cpp-beast [--host ADDR] [--port N] [--threads N]\n"
-                      "Serve GET / and POST /echo on ADDR:N (default 127.0.0.1:8080, 1 thread).\n");
+                      "Serve GET / and POST /echo on ADDR:N (default 127.0.0.1:8000, 1 thread).\n");
 }
 
 } // namespace
@@ -57,7 +57,7 @@ void usage(FILE *out)
 int main(int argc, char **argv)
 {
     std::string host = "127.0.0.1";
-    unsigned port = 8080;
+    unsigned port = 8000;
     unsigned threads = 1;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
@@ -94,9 +94,11 @@ int main(int argc, char **argv)
     g_server = &server;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    std::printf("cpp-beast: serving on http://%s:%d/ with %u thread(s)\n", host.c_str(), server.port(),
-                threads);
-    std::fflush(stdout);
+    // The start line every variant prints (servers/README.md), with the port really bound.
+    const char *bracket = host.find(':') != std::string::npos ? "[" : "";
+    std::fprintf(stderr, "listening on http://%s%s%s:%d\n", bracket, host.c_str(),
+                 *bracket ? "]" : "", server.port());
+    std::fflush(stderr);
     server.start();
     server.wait(-1);
     return 0;

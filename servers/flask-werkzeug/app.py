@@ -1,13 +1,17 @@
 """werkzeug-flask: the reference's slowest row, Flask on its own dev server.
 
-`app.run` as the post ran it; Flask 2.2 serves each connection on a thread.
-servers/flask-gunicorn serves this same module, so only the server differs.
-usage: python3 app.py [--host H] [--port P]
+Werkzeug's server as the post's `app.run` builds it (`make_server`, a thread per
+connection, Flask 2.2's default), started directly so that the start line can follow
+the bind. servers/flask-gunicorn serves this same module, so only the server differs.
+usage: python3 app.py [--host H] [--port P] [--threads N]   (defaults 127.0.0.1, 8000, 1;
+--threads is accepted like every variant's and has no effect: a thread per connection)
 """
 
 import argparse
+import sys
 
 from flask import Flask, Response, request
+from werkzeug.serving import make_server
 
 app = Flask(__name__)
 
@@ -34,6 +38,9 @@ def method_not_allowed(_error):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    app.run(host=args.host, port=args.port)
+    server = make_server(args.host, args.port, app, threaded=True)
+    print(f"listening on http://{args.host}:{server.server_port}", file=sys.stderr, flush=True)
+    server.serve_forever()

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -49,8 +50,8 @@ func send(w http.ResponseWriter, contentType string, body []byte) {
 
 func main() {
 	host := flag.String("host", "127.0.0.1", "address to listen on")
-	port := flag.Int("port", 5000, "port to listen on")
-	threads := flag.Int("threads", 0, "GOMAXPROCS (0: Go's default, one per CPU)")
+	port := flag.Int("port", 8000, "port to listen on")
+	threads := flag.Int("threads", 1, "GOMAXPROCS (0: Go's default, one per CPU)")
 	flag.Parse()
 	if *threads > 0 {
 		runtime.GOMAXPROCS(*threads)
@@ -75,7 +76,8 @@ func main() {
 		srv.Shutdown(shutdownCtx)
 	}()
 
-	log.Printf("go-nethttp: serving on http://%s/ (GOMAXPROCS=%d)", addr, runtime.GOMAXPROCS(0))
+	// The start line every variant prints (servers/README.md), with the port really bound.
+	fmt.Fprintf(os.Stderr, "listening on http://%s\n", ln.Addr())
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatalf("go-nethttp: %v", err)
 	}

@@ -2,7 +2,8 @@
  * gohttp-c: the reference's "gohttp-c" row. Go's net/http (libgohttp.so)
  * serves; these C handlers answer through the bridge's handle registry.
  *
- * usage: gohttp-c [--host H] [--port P]   (GOMAXPROCS sets Go's threads)
+ * usage: gohttp-c [--host H] [--port P] [--threads N]
+ * (defaults 127.0.0.1, 8000, 1; --threads is Go's GOMAXPROCS)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -102,10 +103,31 @@ static int watch_stop_signals(void)
     return 0;
 }
 
+static void usage(const char *program)
+{
+    fprintf(stderr, "usage: %s [--host H] [--port P] [--threads N]\n", program);
+}
+
+/*
+ * Go reads GOMAXPROCS once, when libgohttp.so is loaded, before main runs:
+ * to change it, set it and start this program again. 0: nothing to do.
+ */
+static int apply_threads(const char *threads, char **argv)
+{
+    const char *current = getenv("GOMAXPROCS");
+    if (current != NULL && strcmp(current, threads) == 0)
+        return 0;
+    if (setenv("GOMAXPROCS", threads, 1) != 0)
+        return -1;
+    execv("/proc/self/exe", argv);
+    return -1; /* execv returns only on failure */
+}
+
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
-    const char *port = "5000";
+    const char *port = "8000";
+    const char *threads = "1";
     char addr[300];
 
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -113,14 +135,20 @@ int main(int argc, char **argv)
             host = argv[i + 1];
         else if (strcmp(argv[i], "--port") == 0)
             port = argv[i + 1];
+        else if (strcmp(argv[i], "--threads") == 0)
+            threads = argv[i + 1];
         else {
-            fprintf(stderr, "usage: %s [--host H] [--port P]\n", argv[0]);
+            usage(argv[0]);
             return 2;
         }
     }
-    if (argc % 2 == 0) {
-        fprintf(stderr, "usage: %s [--host H] [--port P]\n", argv[0]);
+    if (argc % 2 == 0 || atoi(threads) < 1) {
+        usage(argv[0]);
         return 2;
+    }
+    if (apply_threads(threads, argv) != 0) {
+        perror("gohttp-c: setting GOMAXPROCS");
+        return 1;
     }
     /* IPv6 literals need brackets in Go's "host:port". */
     snprintf(addr, sizeof addr, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
@@ -131,6 +159,11 @@ int main(int argc, char **argv)
     }
     HandleFunc("/", index_handler);
     HandleFunc("/echo", echo_handler);
-    fprintf(stderr, "gohttp-c: serving on http://%s/\n", addr);
+    /*
+     * The start line every variant prints (servers/README.md). ListenAndServe
+     * binds and serves in one call, so this comes just before the bind; if the
+     * bind fails, Go says so and the program exits 1.
+     */
+    fprintf(stderr, "listening on http://%s\n", addr);
     return ListenAndServe(addr) == 0 ? 0 : 1;
 }

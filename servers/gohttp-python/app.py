@@ -1,12 +1,27 @@
 """gohttp-python: the reference's "gohttp-python" row, Python handlers on Go.
 
-usage: GOHTTP_LIB=.../libgohttp.so python3 app.py [--host H] [--port P]
+usage: GOHTTP_LIB=.../libgohttp.so python3 app.py [--host H] [--port P] [--threads N]
+(defaults 127.0.0.1, 8000, 1; --threads is Go's GOMAXPROCS)
 """
 
 import argparse
+import os
 import sys
 
-from gohttp import route, run
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--threads", type=int, default=1, help="GOMAXPROCS")
+    return parser.parse_args()
+
+
+ARGS = parse_args()
+# Go reads GOMAXPROCS once, when the gohttp import loads libgohttp.so: set it first.
+os.environ["GOMAXPROCS"] = str(ARGS.threads)
+
+from gohttp import route, run  # noqa: E402 (after GOMAXPROCS, on purpose)
 
 HELLO = b"Hello, world.\n"
 
@@ -38,11 +53,7 @@ def not_found(w):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
-    args = parser.parse_args()
-    return run(args.host, args.port)
+    return run(ARGS.host, ARGS.port)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """python-cffi: the common endpoints as Python handlers over httpbridge.h via CFFI.
 
-    PYTHONPATH=build/servers/python-cffi python3 servers/python-cffi/app.py --port 8080
+    PYTHONPATH=build/servers/python-cffi python3 servers/python-cffi/app.py --port 8000
 """
 
 import argparse
@@ -36,7 +36,7 @@ def echo(w, req):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     run(host=args.host, port=args.port, threads=args.threads)

@@ -1,14 +1,16 @@
 """python-pybind11: the common endpoints as Python handlers on the httpbridge package.
 
-    PYTHONPATH=build/python python3 servers/python-pybind11/app.py --port 8080
+    PYTHONPATH=build/python python3 servers/python-pybind11/app.py --port 8000
 
 Serves GET / (Hello, world.), POST /echo (the body back), anything else 404,
 byte for byte like servers/cpp-beast.
 """
 
 import argparse
+import signal
+import sys
 
-from httpbridge import Request, ResponseWriter, route, run
+from httpbridge import Request, ResponseWriter, Server, route
 
 HELLO = b"Hello, world.\n"
 NOT_FOUND = b"404 page not found\n"
@@ -39,11 +41,15 @@ def echo(w: ResponseWriter, req: Request) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    run(host=args.host, port=args.port, threads=args.threads, workers=args.workers)
+    # run() would do all of this but print its own start line; every variant prints this one.
+    with Server(args.host, args.port, threads=args.threads) as server:
+        print(f"listening on {server.url.rstrip('/')}", file=sys.stderr, flush=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, frame: server.stop())
+        server.serve()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Used by the harness tests as a stand-in variant:
 --crash-after N: exit abruptly (code 3) when request N+1 arrives, to test crash handling.
 --content-type T: answer GET / with this Content-Type (to test that verify notices).
 --ignore-sigterm: keep serving on SIGTERM (to test the SIGKILL fallback).
+--reuse-port: bind with SO_REUSEPORT, so that it shares a port another socket listens on.
 """
 
 import argparse
@@ -85,7 +86,9 @@ def main():
     parser.add_argument("--crash-after", type=int)
     parser.add_argument("--content-type", default="text/plain")
     parser.add_argument("--ignore-sigterm", action="store_true")
+    parser.add_argument("--reuse-port", action="store_true")
     args = parser.parse_args()
+    Server.allow_reuse_port = args.reuse_port
     Handler.crash_after = args.crash_after
     Handler.hello_type = args.content_type
     server = Server((args.host, args.port), Handler)
