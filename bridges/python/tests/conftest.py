@@ -25,12 +25,9 @@ TIMEOUT = 10.0  # seconds: the bound on every wait in these tests
 if not (PACKAGE_DIR / "httpbridge" / "__init__.py").exists():
     raise RuntimeError(f"httpbridge is not built in {PACKAGE_DIR}; run `make build` (or set HB_BUILD_DIR)")
 sys.path.insert(0, str(PACKAGE_DIR))
+sys.path.insert(1, str(REPO))  # the harness, whose free_port() these tests share
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from harness.lifecycle import free_port  # noqa: E402,F401 (re-exported to the tests)
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = TIMEOUT) -> None:
