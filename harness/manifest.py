@@ -29,8 +29,7 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.+/-]*$")
 REPLACED = {"kind": "replaced by `server` (what speaks HTTP) and `handler` (what answers)",
             "language": "replaced by `handler` (the language the answer is written in)"}
 
-# Known at discovery time vs. only when a server starts.
-STATIC_PLACEHOLDERS = ("build_dir", "variant_dir", "root", "python")
+# Known only when a server starts (the static ones are the keys of static_values()).
 START_PLACEHOLDERS = ("host", "port", "threads", "tmp")
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -160,17 +160,19 @@ def test_an_interrupt_in_the_readiness_wait_stops_the_server(ctx, tmp_path, monk
 # ---------------------------------------------------------------- the port is the server's
 
 
-class ForeignServer:
-    """Another program on a port: it listens (SO_REUSEPORT, so a server can share it) and
-    answers every request with 200 and a body of its own."""
+class CannedServer:
+    """Another program on a port: answers every connection with the same bytes, then
+    closes. With reuse_port it listens with SO_REUSEPORT, so a server can share its port."""
 
-    def __init__(self):
+    def __init__(self, answer: bytes, reuse_port: bool = False):
+        self.answer = answer
+        self.answered = 0
         self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if reuse_port:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen()
         self.port = self.sock.getsockname()[1]
-        self.answered = 0
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
@@ -180,10 +182,12 @@ class ForeignServer:
             except OSError:
                 return
             with conn:
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                             b"Content-Length: 14\r\nConnection: close\r\n\r\nHello, world.\n")
-                self.answered += 1
+                try:
+                    conn.recv(65536)
+                    conn.sendall(self.answer)
+                    self.answered += 1
+                except OSError:
+                    pass
 
     def close(self):
         self.sock.close()
@@ -191,7 +195,10 @@ class ForeignServer:
 
 @pytest.fixture
 def foreign():
-    server = ForeignServer()
+    """A program that took the port first, and answers GET / as a variant would."""
+    server = CannedServer(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                          b"Content-Length: 14\r\nConnection: close\r\n\r\nHello, world.\n",
+                          reuse_port=True)
     yield server
     server.close()
 
@@ -244,29 +251,6 @@ def test_check_owner_notices_a_second_listener(ctx, tmp_path):
 # ---------------------------------------------------------------- malformed answers
 
 
-class OddServer:
-    """Answers every request on a connection with the same bytes, then closes."""
-
-    def __init__(self, answer: bytes):
-        self.answer = answer
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                try:
-                    conn.recv(65536)
-                    conn.sendall(self.answer)
-                except OSError:
-                    pass
-
-
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
 
 
@@ -287,13 +271,13 @@ HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
         "length-twice", "length-float", "chunk-not-hex", "chunk-negative", "chunk-0x",
         "chunk-huge", "garbage", "nothing"])
 def test_malformed_numbers_never_raise_out_of_verify(answer):
-    server = OddServer(answer)
+    server = CannedServer(answer)
     try:
         variant = types.SimpleNamespace(keep_alive=True, pipelining=True)
         checks = verify.verify("127.0.0.1", server.port, variant)
         ready = httpclient.answers("127.0.0.1", server.port)  # the readiness probe
     finally:
-        server.sock.close()
+        server.close()
     by_name = {c.name: c for c in checks}
     assert [c.name for c in checks] == verify.CHECK_NAMES
     assert by_name["GET /"].ok is False and by_name["GET /"].detail

@@ -8,6 +8,7 @@ usage: python3 app.py [--host H] [--port P] [--threads N]   (defaults 127.0.0.1,
 """
 
 import argparse
+import signal
 import sys
 
 from flask import Flask, Response, request
@@ -43,4 +44,6 @@ if __name__ == "__main__":
     args = parser.parse_args()
     server = make_server(args.host, args.port, app, threaded=True)
     print(f"listening on http://{args.host}:{server.server_port}", file=sys.stderr, flush=True)
+    # serve_forever() ends cleanly on KeyboardInterrupt: make SIGTERM one too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     server.serve_forever()
