@@ -19,7 +19,7 @@ PLOTS = ("lol_rps", "keepalive_rps", "latency", "echo_rps", "server_cpu")
 def quick_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     servers = tmp / "servers"
-    hello_variant(servers, "py-a")
+    hello_variant(servers, "py-a", extra_run='version = "{python} --version"')
     # Readiness and verify take ~20 requests; ab -n 2000 then meets the crash.
     hello_variant(servers, "py-crash", args="--crash-after 100")
     hello_variant(servers, "py-z", pipelining=False)
@@ -49,6 +49,11 @@ def test_results_hold_real_numbers(quick_run):
     assert run["status"] == "complete" and run["settings"]["quick"]
     assert run["machine"]["cpu_model"] and run["tools"]["wrk"] and run["tools"]["ab"]
     assert "commit" in run["git"] and "dirty" in run["git"]
+    # Each manifest names its own version command; its output is stored with the variant.
+    assert run["variants"]["py-a"]["version"].startswith("Python 3.")
+    assert run["variants"]["py-z"]["version"] is None
+    assert (run["variants"]["py-a"]["server"], run["variants"]["py-a"]["handler"]) == (
+        "test", "python")
     for name in ("py-a", "py-z"):
         assert run["variants"][name]["status"] == "ok"
         assert all(c["ok"] is not False for c in run["variants"][name]["verify"][0]["checks"])
