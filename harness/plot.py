@@ -134,34 +134,37 @@ def _line_chart(run, series, colors, ax, xlabels, log_y=False):
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
 
 
-def plot_keepalive(run, cases, colors, out_dir) -> list[Path]:
-    series = _numeric_x(run, cases, "keepalive", "connections")
+def _against(run, cases, colors, out_dir, scenario: str, param: str, name: str, label,
+             texts: tuple[str, str, str], log_y: bool = False) -> list[Path]:
+    """req/s of every variant against one numeric parameter of a scenario, as a line chart."""
+    series = _numeric_x(run, cases, scenario, param)
     if not any(cr.valid for pts in series.values() for _, cr in pts):
         return []
     xs = sorted({x for pts in series.values() for x, _ in pts})
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
-    _line_chart(run, series, colors, ax, (xs, [str(x) for x in xs]))
-    ax.set_xlabel("concurrent connections (wrk -t1 -c N, keep-alive, GET /)")
-    ax.set_ylabel("requests per second (median; bars: min–max)")
-    ax.set_title("Keep-alive throughput against concurrency (higher is better)", fontsize=10)
+    _line_chart(run, series, colors, ax, (xs, [label(x) for x in xs]), log_y=log_y)
+    xlabel, ylabel, title = texts
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
     _caption(fig, run)
-    return _save(fig, out_dir, "keepalive_rps")
+    return _save(fig, out_dir, name)
+
+
+def plot_keepalive(run, cases, colors, out_dir) -> list[Path]:
+    return _against(run, cases, colors, out_dir, "keepalive", "connections", "keepalive_rps", str,
+                    ("concurrent connections (wrk -t1 -c N, keep-alive, GET /)",
+                     "requests per second (median; bars: min–max)",
+                     "Keep-alive throughput against concurrency (higher is better)"))
 
 
 def plot_echo(run, cases, colors, out_dir) -> list[Path]:
-    series = _numeric_x(run, cases, "echo", "body_bytes")
-    if not any(cr.valid for pts in series.values() for _, cr in pts):
-        return []
-    xs = sorted({x for pts in series.values() for x, _ in pts})
-    fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
-    labels = [f"{x // 1024} KiB" if x % 1024 == 0 else f"{x} B" for x in xs]
-    _line_chart(run, series, colors, ax, (xs, labels), log_y=True)
-    ax.set_xlabel("request body size (POST /echo, the same bytes come back)")
-    ax.set_ylabel("requests per second (log scale; median, bars: min–max)")
-    ax.set_title("Echo throughput against body size: the cost of copying across the boundary",
-                 fontsize=10)
-    _caption(fig, run)
-    return _save(fig, out_dir, "echo_rps")
+    return _against(run, cases, colors, out_dir, "echo", "body_bytes", "echo_rps",
+                    lambda x: f"{x // 1024} KiB" if x % 1024 == 0 else f"{x} B",
+                    ("request body size (POST /echo, the same bytes come back)",
+                     "requests per second (log scale; median, bars: min–max)",
+                     "Echo throughput against body size: the cost of copying across the "
+                     "boundary"), log_y=True)
 
 
 def plot_latency(run, cases, colors, out_dir) -> list[Path]:
