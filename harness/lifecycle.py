@@ -222,7 +222,7 @@ def check_owner(server: Server) -> None:
     ours, others = procstat.port_listeners(server.port, server.pgid)
     if others or not ours:
         raise PortTaken(f"port {server.port}: {others} listening socket(s) outside the "
-                        f"server's process group, {'one' if ours else 'none'} in it")
+                        f"server's process group, {'some' if ours else 'none'} in it")
 
 
 def _signal_group(pgid: int, sig: int) -> None:
