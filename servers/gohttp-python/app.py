@@ -1,6 +1,6 @@
 """gohttp-python: the reference's "gohttp-python" row, Python handlers on Go.
 
-usage: GOHTTP_LIB=.../libgohttp.so python3 app.py [--host H] [--port P] [--threads N]
+usage: PYTHONPATH=build/bridges/gohttp python3 app.py [--host H] [--port P] [--threads N]
 (defaults 127.0.0.1, 8000, 1; --threads is Go's GOMAXPROCS)
 """
 

@@ -1,6 +1,6 @@
 """python-cffi: the common endpoints as Python handlers over httpbridge.h via CFFI.
 
-    PYTHONPATH=build/servers/python-cffi python3 servers/python-cffi/app.py --port 8000
+    PYTHONPATH=build/bridges/cffi python3 servers/python-cffi/app.py --port 8000
 """
 
 import argparse

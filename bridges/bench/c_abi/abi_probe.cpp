@@ -1,25 +1,30 @@
-// Includes the C ABI's implementation, so that the hooks hand out its
-// internal call_c_handler itself rather than a copy that could drift from it.
-#include "../../httpbridge/src/httpbridge.cpp"
-
+// Hooks into the C ABI's internals: they hand out the ABI's own
+// call_c_handler and handle table (abi/c_handler.hpp), never a copy that
+// could drift from them.
 #include "abi_probe.hpp"
+
+#include "c_handler.hpp"
+#include "handle_table.hpp"
 
 namespace hbbench
 {
 
+using hb::abi::Registration;
+using hb::detail::HandleTable;
+
 hb::Handler c_abi_entry()
 {
-    return call_c_handler;
+    return hb::abi::call_c_handler;
 }
 
 void *new_registration(hb_handler fn, void *user_data)
 {
-    return new hb_server::Registration{fn, user_data};
+    return new Registration{fn, user_data};
 }
 
 void free_registration(void *registration)
 {
-    delete static_cast<hb_server::Registration *>(registration);
+    delete static_cast<Registration *>(registration);
 }
 
 hb_response acquire_handle(hb::Response &res)

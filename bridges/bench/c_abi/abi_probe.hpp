@@ -10,7 +10,7 @@ namespace hbbench
 {
 
 // The function the engine calls for every route registered through
-// hb_server_handle: src/httpbridge.cpp's call_c_handler itself.
+// hb_server_handle: abi/httpbridge.cpp's call_c_handler itself.
 HB_API hb::Handler c_abi_entry();
 
 // What hb_server_handle stores as that route's user_data; free with free_registration.

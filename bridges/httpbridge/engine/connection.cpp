@@ -11,7 +11,6 @@
 
 #include <cerrno>
 #include <charconv>
-#include <cstdio>
 
 namespace hb
 {
@@ -185,10 +184,10 @@ void Connection::dispatch()
         try {
             rc = route->fn(response_, view_, route->user_data);
         } catch (const std::exception &e) {
-            std::fprintf(stderr, "httpbridge: handler threw: %s\n", e.what());
+            log_line(worker_.options, HB_LOG_ERROR, "handler threw: %s", e.what());
             rc = -1;
         } catch (...) {
-            std::fprintf(stderr, "httpbridge: handler threw a non-standard exception\n");
+            log_line(worker_.options, HB_LOG_ERROR, "handler threw a non-standard exception");
             rc = -1;
         }
     }

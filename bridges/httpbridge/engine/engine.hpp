@@ -16,8 +16,23 @@ namespace hb
 
 class Connection;
 
-hb_options default_options();     // the defaults httpbridge.h documents
+hb_options default_options();     // the defaults httpbridge.h documents, size set
 const char *error_text(int code); // hb_strerror
+
+// The one place options are validated (hb_options_check): nullptr when they
+// are acceptable, else static text naming the field at fault.
+const char *check_options(const hb_options &options);
+
+// options, with the fields a caller of size options.size did not know set to
+// their defaults; check_options(options) must have passed.
+hb_options complete_options(const hb_options &options);
+
+// The one place a response header is validated (hb_header_check): nullptr
+// when it may be sent, else static text saying why not.
+const char *header_problem(std::string_view name, std::string_view value);
+
+// Report through options.log (default: stderr); printf-style, one line.
+void log_line(const hb_options &options, int level, const char *format, ...) __attribute__((format(printf, 3, 4)));
 
 // The response a handler builds. Lives in its connection and is reused.
 class Response
@@ -47,8 +62,9 @@ using Handler = int (*)(Response &res, const hb_request &req, void *user_data);
 class Server
 {
 public:
+    // Throws std::invalid_argument with check_options' text for bad options.
     explicit Server(const hb_options &options);
-    ~Server(); // stops, drains and joins
+    ~Server(); // stops, drains and joins; from one of its own handlers, see httpbridge.h
     Server(const Server &) = delete;
     Server &operator=(const Server &) = delete;
 
@@ -56,8 +72,9 @@ public:
     int listen(const char *host, unsigned port);
     int port() const;
     int start();
-    int wait(int timeout_ms);
-    void stop() noexcept; // async-signal-safe
+    int wait(int timeout_ms); // HB_E_STATE on one of this server's own io threads
+    void stop() noexcept;     // async-signal-safe
+    bool on_own_thread() const; // whether the caller is one of this server's io threads
 
     struct Impl;
 

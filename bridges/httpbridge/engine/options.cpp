@@ -1,11 +1,29 @@
+// Options: their defaults, their validation, and the log they name. Every
+// layer (the C ABI, cpp-beast, both Python bindings) checks options here.
 #include "engine.hpp"
+
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 
 namespace hb
 {
+namespace
+{
+
+// hb_options as first released with a size field: a caller never passes less.
+constexpr std::size_t kFirstOptionsSize = offsetof(hb_options, log_data) + sizeof(void *);
+
+constexpr unsigned kMaxIoThreads = 1024;
+
+} // namespace
 
 hb_options default_options()
 {
     hb_options o{};
+    o.size = sizeof(hb_options);
     o.io_threads = 1;
     o.header_limit = 8192;
     o.body_limit = 8u << 20;
@@ -13,6 +31,44 @@ hb_options default_options()
     o.idle_timeout_ms = 60000;
     o.drain_timeout_ms = 5000;
     return o;
+}
+
+const char *check_options(const hb_options &o)
+{
+    if (o.size < kFirstOptionsSize || o.size > sizeof(hb_options))
+        return "hb_options.size is not a size this library knows: start from hb_options_init";
+    hb_options full = complete_options(o);
+    if (full.io_threads == 0 || full.io_threads > kMaxIoThreads)
+        return "io_threads must be between 1 and 1024";
+    if (full.header_limit == 0 || full.header_limit > UINT32_MAX)
+        return "header_limit must be between 1 and 4294967295 bytes";
+    if (full.read_timeout_ms == 0)
+        return "read_timeout_ms must be at least 1";
+    if (full.idle_timeout_ms == 0)
+        return "idle_timeout_ms must be at least 1";
+    return nullptr;
+}
+
+hb_options complete_options(const hb_options &options)
+{
+    hb_options full = default_options();
+    std::size_t known = options.size < sizeof(hb_options) ? options.size : sizeof(hb_options);
+    std::memcpy(static_cast<void *>(&full), &options, known);
+    full.size = sizeof(hb_options);
+    return full;
+}
+
+void log_line(const hb_options &options, int level, const char *format, ...)
+{
+    char line[512];
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(line, sizeof line, format, args); // truncated past the buffer: one line is enough
+    va_end(args);
+    if (options.log != nullptr)
+        options.log(options.log_data, level, line);
+    else
+        std::fprintf(stderr, "httpbridge: %s\n", line);
 }
 
 const char *error_text(int code)

@@ -44,6 +44,18 @@ bool is_field_value(std::string_view s)
 
 } // namespace
 
+const char *header_problem(std::string_view name, std::string_view value)
+{
+    if (!is_token(name))
+        return "a header name must be a non-empty HTTP token (letters, digits and !#$%&'*+-.^_`|~)";
+    if (!is_field_value(value))
+        return "a header value must not contain CR, LF or NUL";
+    // Framing is the server's job: a handler's own value could desync the stream.
+    if (boost::beast::iequals(name, "Content-Length") || boost::beast::iequals(name, "Transfer-Encoding"))
+        return "Content-Length and Transfer-Encoding are set by the server";
+    return nullptr;
+}
+
 void Response::reset()
 {
     status_ = 200;
@@ -66,10 +78,7 @@ int Response::add_header(std::string_view name, std::string_view value)
 {
     if (flushed_)
         return HB_E_SENT;
-    if (!is_token(name) || !is_field_value(value))
-        return HB_E_INVAL;
-    // Framing is the server's job: a handler's own value could desync the stream.
-    if (boost::beast::iequals(name, "Content-Length") || boost::beast::iequals(name, "Transfer-Encoding"))
+    if (header_problem(name, value) != nullptr)
         return HB_E_INVAL;
     std::size_t at = headers_.size();
     headers_.resize(at + name.size() + value.size() + 4);

@@ -20,8 +20,8 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
-#include <cstdio>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -31,13 +31,19 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
 
+namespace
+{
+// The server whose io thread this is, if any: a handler must not wait for,
+// or destroy, the server it runs on.
+thread_local const void *t_serving = nullptr;
+} // namespace
+
 struct Server::Impl {
     enum class State { created, listening, running, stopped };
 
     explicit Impl(const hb_options &o) : options(o)
     {
-        unsigned n = options.io_threads == 0 ? 1 : options.io_threads;
-        for (unsigned i = 0; i < n; ++i)
+        for (unsigned i = 0; i < options.io_threads; ++i)
             workers.push_back(std::make_unique<Worker>(options, router));
         if (::pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
             stop_pipe[0] = stop_pipe[1] = -1;
@@ -75,6 +81,7 @@ struct Server::Impl {
     std::mutex mutex;
     std::condition_variable all_done;
     unsigned finished = 0;
+    std::mutex join_mutex; // several waiters may be done at once; one joins
 };
 
 // Wait until the listener is readable, then accept everything queued (one
@@ -113,7 +120,7 @@ void Server::Impl::accept()
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
             // Out of descriptors or memory: back off instead of spinning on the error.
-            std::fprintf(stderr, "httpbridge: accept: %s\n", std::strerror(errno));
+            log_line(options, HB_LOG_ERROR, "accept: %s (retrying in 50 ms)", std::strerror(errno));
             accept_backoff.emplace(accept_ctx(), std::chrono::milliseconds(50));
             accept_backoff->async_wait([this](error_code e) {
                 if (!e && acceptor->is_open())
@@ -150,21 +157,43 @@ void Server::Impl::on_stop_requested()
 
 void Server::Impl::thread_main(Worker &w)
 {
+    t_serving = this;
     if (options.on_thread_start != nullptr)
         options.on_thread_start(options.hook_data);
     w.run();
     if (options.on_thread_stop != nullptr)
         options.on_thread_stop(options.hook_data);
+    t_serving = nullptr;
     std::lock_guard<std::mutex> lock(mutex);
     ++finished;
     all_done.notify_all();
 }
 
-Server::Server(const hb_options &options) : impl_(std::make_unique<Impl>(options)) {}
+namespace
+{
+const hb_options &checked(const hb_options &options)
+{
+    if (const char *problem = check_options(options))
+        throw std::invalid_argument(problem);
+    return options;
+}
+} // namespace
+
+Server::Server(const hb_options &options)
+    : impl_(std::make_unique<Impl>(complete_options(checked(options))))
+{
+}
 
 Server::~Server()
 {
     stop();
+    if (on_own_thread()) {
+        // A handler is destroying the server it runs on: freeing it would pull
+        // the io thread, its connection and its request from under the
+        // handler. Let it drain and end on its own, and leak it.
+        (void)impl_.release();
+        return;
+    }
     wait(-1);
     // Close what lives on the io_contexts before the workers that own them go.
     impl_->acceptor.reset();
@@ -250,9 +279,16 @@ int Server::start()
     return HB_OK;
 }
 
+bool Server::on_own_thread() const
+{
+    return t_serving == impl_.get();
+}
+
 int Server::wait(int timeout_ms)
 {
     Impl &s = *impl_;
+    if (on_own_thread())
+        return HB_E_STATE; // it cannot drain while this handler waits for it
     if (s.state != Impl::State::running)
         return HB_OK;
     {
@@ -266,8 +302,7 @@ int Server::wait(int timeout_ms)
             return HB_E_TIMEOUT;
     }
     // Several waiters may get here; only one joins.
-    static std::mutex join_mutex;
-    std::lock_guard<std::mutex> lock(join_mutex);
+    std::lock_guard<std::mutex> lock(s.join_mutex);
     for (auto &t : s.threads)
         if (t.joinable())
             t.join();

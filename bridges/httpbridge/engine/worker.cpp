@@ -5,7 +5,6 @@
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
-#include <cstdio>
 #include <exception>
 #include <time.h>
 
@@ -36,7 +35,7 @@ void Worker::run()
             return;
         } catch (const std::exception &e) {
             // A handler's exception is caught per request; this is a bug of ours.
-            std::fprintf(stderr, "httpbridge: io thread: %s\n", e.what());
+            log_line(options, HB_LOG_ERROR, "io thread: %s", e.what());
         }
     }
 }

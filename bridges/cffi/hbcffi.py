@@ -8,7 +8,12 @@ handler's exception turned into a 500, and Ctrl-C/SIGTERM stopping ``run()``.
 
 Each request builds two fresh wrapper objects and crosses into Python through
 CFFI's callback machinery (which takes the GIL with PyGILState_Ensure): that
-cost is what this variant measures against python-pybind11.
+cost is what this variant measures against python-pybind11. The wrappers are
+cut loose when the handler returns: a kept one raises RuntimeError instead of
+reading the server's freed buffers.
+
+Every rule is the library's: a bad option or header comes back as HB_E_INVAL
+and is raised as ValueError with the library's own explanation.
 """
 
 import signal
@@ -26,9 +31,29 @@ def _text(s):
     return ffi.unpack(s.data, s.len).decode("latin-1") if s.len else ""
 
 
-def _check(rc):
-    if rc != 0:
-        raise IOError(ffi.string(lib.hb_strerror(rc)).decode())
+def _message(rc):
+    return ffi.string(lib.hb_strerror(rc)).decode()
+
+
+def _check(rc, explain=None):
+    """Raise for an hb error code: ValueError for HB_E_INVAL, RuntimeError for a stale handle."""
+    if rc == 0:
+        return
+    if rc == lib.HB_E_INVAL:
+        raise ValueError(explain() if explain else _message(rc))
+    if rc == lib.HB_E_HANDLE:
+        raise RuntimeError("ResponseWriter used after its handler returned")
+    if rc == lib.HB_E_THREAD:
+        raise RuntimeError("ResponseWriter used off its handler's thread")
+    raise OSError(_message(rc))
+
+
+def _header_problem(name, value):
+    def explain():
+        problem = lib.hb_header_check(name, len(name), value, len(value))
+        return ffi.string(problem).decode() if problem else "invalid header"
+
+    return explain
 
 
 class ResponseWriter:
@@ -47,14 +72,23 @@ class ResponseWriter:
 
     def set_header(self, name, value):
         name, value = name.encode("latin-1"), value.encode("latin-1")
-        _check(lib.hb_response_add_header(self._w, name, len(name), value, len(value)))
+        _check(lib.hb_response_add_header(self._w, name, len(name), value, len(value)),
+               _header_problem(name, value))
 
 
 class Request:
-    __slots__ = ("_req",)
+    """A view of the server's request, valid only while its handler runs."""
+
+    __slots__ = ("_view",)
 
     def __init__(self, req):
-        self._req = req
+        self._view = req
+
+    @property
+    def _req(self):
+        if self._view is None:
+            raise RuntimeError("Request used after its handler returned")
+        return self._view
 
     @property
     def method(self):
@@ -88,7 +122,11 @@ def _on_error(exc_type, exc_value, tb):
 
 @ffi.def_extern(error=1, onerror=_on_error)
 def hb_py_handler(res, req, user_data):
-    ffi.from_handle(user_data)(ResponseWriter(res), Request(req))
+    request = Request(req)
+    try:
+        ffi.from_handle(user_data)(ResponseWriter(res), request)
+    finally:
+        request._view = None  # req points into the server's buffers: gone once we return
     return 0
 
 
@@ -105,9 +143,10 @@ def route(pattern, fn=None):
 def run(host="127.0.0.1", port=5000, threads=1):
     opts = ffi.new("hb_options *")
     lib.hb_options_init(opts)
-    opts.io_threads = threads
+    opts.io_threads = threads if 0 <= threads <= 0xFFFFFFFF else 0  # out of range: let the library say so
     srv_out = ffi.new("hb_server **")
-    _check(lib.hb_server_create(opts, srv_out))
+    _check(lib.hb_server_create(opts, srv_out),
+           lambda: "threads: " + ffi.string(lib.hb_options_check(opts)).decode())
     srv = srv_out[0]
     try:
         for pattern, fn in _routes:

@@ -2,33 +2,29 @@
 // stands between a C (or Python) handler and the engine's Response.
 #include "httpbridge.h"
 
+#include "c_handler.hpp"
 #include "engine.hpp"
 #include "handle_table.hpp"
 
-#include <cstdio>
 #include <list>
 #include <new>
+#include <stdexcept>
 
+using hb::abi::Registration;
 using hb::detail::HandleTable;
 
 struct hb_server {
     explicit hb_server(const hb_options &options) : engine(options) {}
-    struct Registration {
-        hb_handler fn;
-        void *user_data;
-    };
     std::list<Registration> registrations; // stable addresses: the engine keeps pointers
     hb::Server engine;
 };
 
-namespace
+namespace hb::abi
 {
 
-// The one crossing per request: name the response by a fresh handle, call the
-// C handler, retire the handle so that a kept copy goes stale.
 int call_c_handler(hb::Response &res, const hb_request &req, void *user_data)
 {
-    auto *reg = static_cast<hb_server::Registration *>(user_data);
+    auto *reg = static_cast<Registration *>(user_data);
     HandleTable &table = HandleTable::current();
     hb_response handle = table.acquire(&res);
     if (handle == 0)
@@ -46,20 +42,39 @@ int call_c_handler(hb::Response &res, const hb_request &req, void *user_data)
     return rc;
 }
 
-// Resolve a handle and run op on its response: a bad handle is an error code,
-// and no C++ exception crosses the ABI.
-template <class Op> int with_response(hb_response handle, Op op)
+} // namespace hb::abi
+
+namespace
+{
+
+// Run op and turn any C++ exception into an error code: none may cross the
+// ABI. Allocation failures (bad_alloc, and length_error from an absurd
+// length) are HB_E_NOMEM.
+template <class Op> int guarded(Op op) noexcept
+{
+    try {
+        return op();
+    } catch (const std::invalid_argument &) {
+        return HB_E_INVAL;
+    } catch (const std::bad_alloc &) {
+        return HB_E_NOMEM;
+    } catch (const std::length_error &) {
+        return HB_E_NOMEM;
+    } catch (...) {
+        return HB_E_NOMEM;
+    }
+}
+
+// Resolve a handle and run op on its response: a bad handle is an error code.
+template <class Op> int with_response(hb_response handle, Op op) noexcept
 {
     int error = HB_OK;
     auto *r = static_cast<hb::Response *>(HandleTable::current().lookup(handle, &error));
     if (r == nullptr)
         return error;
-    try {
-        return op(*r);
-    } catch (const std::bad_alloc &) {
-        return HB_E_NOMEM;
-    }
+    return guarded([&] { return op(*r); });
 }
+
 } // namespace
 
 extern "C" {
@@ -76,9 +91,7 @@ unsigned hb_version(void)
 
 const char *hb_version_string(void)
 {
-#define HB_STR2(x) #x
-#define HB_STR(x) HB_STR2(x)
-    return HB_STR(HB_VERSION_MAJOR) "." HB_STR(HB_VERSION_MINOR) "." HB_STR(HB_VERSION_PATCH);
+    return HB_VERSION_STRING;
 }
 
 void hb_options_init(hb_options *opts)
@@ -87,53 +100,54 @@ void hb_options_init(hb_options *opts)
         *opts = hb::default_options();
 }
 
+const char *hb_options_check(const hb_options *opts)
+{
+    return opts == nullptr ? nullptr : hb::check_options(*opts);
+}
+
+const char *hb_header_check(const char *name, size_t name_len, const char *value, size_t value_len)
+{
+    if ((name == nullptr && name_len != 0) || (value == nullptr && value_len != 0))
+        return "a NULL pointer with a non-zero length";
+    return hb::header_problem({name, name_len}, {value, value_len});
+}
+
 int hb_server_create(const hb_options *opts, hb_server **out)
 {
     if (out == nullptr)
         return HB_E_INVAL;
     *out = nullptr;
-    hb_options options;
-    hb_options_init(&options);
-    if (opts != nullptr)
-        options = *opts;
-    if (options.io_threads == 0 || options.io_threads > 1024 || options.header_limit == 0 ||
-        options.header_limit > UINT32_MAX || options.read_timeout_ms == 0 || options.idle_timeout_ms == 0)
-        return HB_E_INVAL;
-    try {
-        *out = new hb_server(options);
-    } catch (const std::bad_alloc &) {
-        return HB_E_NOMEM;
-    } catch (const std::exception &e) {
-        std::fprintf(stderr, "httpbridge: create: %s\n", e.what());
-        return HB_E_NOMEM;
+    hb_options options = hb::default_options();
+    if (opts != nullptr) {
+        if (hb::check_options(*opts) != nullptr)
+            return HB_E_INVAL;
+        options = hb::complete_options(*opts);
     }
-    return HB_OK;
+    return guarded([&] {
+        *out = new hb_server(options);
+        return HB_OK;
+    });
 }
 
 int hb_server_handle(hb_server *srv, const char *pattern, hb_handler fn, void *user_data)
 {
     if (srv == nullptr || pattern == nullptr || fn == nullptr)
         return HB_E_INVAL;
-    try {
+    return guarded([&] {
         srv->registrations.push_back({fn, user_data});
-        int rc = srv->engine.handle(pattern, call_c_handler, &srv->registrations.back());
+        int rc = srv->engine.handle(pattern, hb::abi::call_c_handler, &srv->registrations.back());
         if (rc != HB_OK)
             srv->registrations.pop_back();
         return rc;
-    } catch (const std::bad_alloc &) {
-        return HB_E_NOMEM;
-    }
+    });
 }
 
 int hb_server_listen(hb_server *srv, const char *host, unsigned port)
 {
     if (srv == nullptr)
         return HB_E_INVAL;
-    try {
-        return srv->engine.listen(host, port);
-    } catch (const std::exception &) {
-        return HB_E_SOCKET;
-    }
+    int rc = guarded([&] { return srv->engine.listen(host, port); });
+    return rc == HB_E_NOMEM ? HB_E_SOCKET : rc;
 }
 
 int hb_server_port(const hb_server *srv)
@@ -143,18 +157,12 @@ int hb_server_port(const hb_server *srv)
 
 int hb_server_start(hb_server *srv)
 {
-    if (srv == nullptr)
-        return HB_E_INVAL;
-    try {
-        return srv->engine.start();
-    } catch (const std::exception &) {
-        return HB_E_NOMEM;
-    }
+    return srv == nullptr ? HB_E_INVAL : guarded([&] { return srv->engine.start(); });
 }
 
 int hb_server_wait(hb_server *srv, int timeout_ms)
 {
-    return srv == nullptr ? HB_E_INVAL : srv->engine.wait(timeout_ms);
+    return srv == nullptr ? HB_E_INVAL : guarded([&] { return srv->engine.wait(timeout_ms); });
 }
 
 int hb_server_serve(hb_server *srv)
@@ -171,6 +179,14 @@ void hb_server_stop(hb_server *srv)
 
 void hb_server_free(hb_server *srv)
 {
+    if (srv == nullptr)
+        return;
+    if (srv->engine.on_own_thread()) {
+        // From one of its own handlers: the registrations and the engine must
+        // outlive the requests still being answered. Stop, and leak.
+        srv->engine.stop();
+        return;
+    }
     delete srv;
 }
 
