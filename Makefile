@@ -16,6 +16,7 @@ RUN        ?=
 DEB_PACKAGES := \
   g++ make cmake pkg-config libboost1.81-dev libgtest-dev libbenchmark-dev \
   python3 python3-dev pybind11-dev python3-pybind11 python3-cffi python3-pytest \
+  python3-pip python3-setuptools python3-wheel \
   python3-matplotlib wrk apache2-utils util-linux procps \
   golang-go python3-flask gunicorn nginx-light \
   python3-uvicorn python3-uvloop python3-httptools uwsgi-core uwsgi-plugin-python3

@@ -21,6 +21,7 @@ keeps serving.
 from ._app import Handler, Server, route, run, stop
 from ._headers import Headers, ResponseHeaders
 from ._httpbridge import Request, ResponseWriter, library_version
+from ._version import __version__
 
 __all__ = [
     "Handler",
@@ -35,4 +36,3 @@ __all__ = [
     "stop",
 ]
 
-__version__ = "0.1.0"

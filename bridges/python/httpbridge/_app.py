@@ -54,6 +54,18 @@ def _overlaps(a: Methods, b: Methods) -> bool:
     return a is None or b is None or bool(set(a) & set(b))
 
 
+def _add_route(table: list[tuple[str, Handler, Methods]], pattern: str, handler: Handler,
+               methods: Methods) -> None:
+    """Append a route to table, the one place routes are checked: for route() and Server(routes=...)."""
+    if not isinstance(pattern, str) or not pattern.startswith("/"):
+        raise ValueError(f"pattern must be a str starting with '/': {pattern!r}")
+    _check_handler(handler)
+    for p, _, m in table:
+        if p == pattern and _overlaps(m, methods):
+            raise ValueError(f"route {pattern!r} is already registered for these methods")
+    table.append((pattern, handler, methods))
+
+
 @overload
 def route(pattern: str, fn: None = None, methods: Iterable[str] | None = None) -> Callable[[H], H]: ...
 @overload
@@ -82,8 +94,6 @@ def route(
 
     Routes apply to servers created afterwards (``run()``, ``Server()``).
     """
-    if not isinstance(pattern, str) or not pattern.startswith("/"):
-        raise ValueError(f"pattern must be a str starting with '/': {pattern!r}")
     if fn is not None and not callable(fn):
         if methods is not None:
             raise TypeError("route(): fn must be callable")
@@ -91,11 +101,7 @@ def route(
     wanted = _methods(methods)
 
     def register(handler: H) -> H:
-        _check_handler(handler)
-        for p, _, m in _routes:
-            if p == pattern and _overlaps(m, wanted):
-                raise ValueError(f"route {pattern!r} is already registered for these methods")
-        _routes.append((pattern, handler, wanted))
+        _add_route(_routes, pattern, handler, wanted)
         return handler
 
     if fn is not None:
@@ -161,10 +167,13 @@ class Server:
         routes: Iterable[tuple[str, Handler] | tuple[str, Handler, Iterable[str] | None]] | None = None,
         reuse_port: bool = False,
     ) -> None:
-        if not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"threads must be a positive int, not {threads!r}")
+        if not isinstance(threads, int):
+            raise TypeError(f"threads must be an int, not {type(threads).__name__}")  # its range: the engine's
         self.host = host or "0.0.0.0"
-        entries = list(_routes) if routes is None else [_route_entry(r) for r in routes]
+        entries: list[tuple[str, Handler, Methods]] = []
+        for entry in _routes if routes is None else routes:
+            pattern, handler, methods = entry if len(entry) == 3 else (*entry, None)
+            _add_route(entries, pattern, handler, _methods(methods))
         numeric = _numeric_host(host, port)
         self._core = _httpbridge.Server(threads, reuse_port)
         try:
@@ -223,12 +232,6 @@ class Server:
         return f"<httpbridge.Server {self.host}>"
 
 
-def _route_entry(entry: tuple) -> tuple[str, Handler, Methods]:  # type: ignore[type-arg]
-    pattern, handler, methods = entry if len(entry) == 3 else (*entry, None)
-    _check_handler(handler)
-    return pattern, handler, _methods(methods)
-
-
 def _serve_with_signals(server: Server) -> None:
     """serve(), with SIGINT and SIGTERM stopping the server (main thread only)."""
     previous: dict[int, object] = {}
@@ -267,8 +270,6 @@ def run(host: str = "127.0.0.1", port: int = 5000, threads: int = 1, workers: in
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int, not {workers!r}")
-    if not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive int, not {threads!r}")
     if workers > 1:
         _run_workers(host, port, threads, workers)
         return
@@ -412,7 +413,8 @@ def _run_workers(host: str, port: int, threads: int, workers: int) -> None:
     # Check the address (and learn the port when 0 was asked for) with a
     # SO_REUSEPORT socket that is closed again before forking: a listener kept
     # in the parent would be handed a share of the connections and never answer.
-    with Server(host, port, threads=1, routes=[], reuse_port=True) as probe:
+    # The probe also has the engine check threads, before any worker is forked.
+    with Server(host, port, threads=threads, routes=[], reuse_port=True) as probe:
         port = probe.port
     pool = _WorkerPool()
     previous: dict[int, object] = {}

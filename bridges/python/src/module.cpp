@@ -23,7 +23,7 @@ PYBIND11_MODULE(_httpbridge, m)
         throw py::error_already_set();
 
     py::class_<Server>(m, "Server", "One HTTP server over httpbridge.h (low level).")
-        .def(py::init<unsigned, bool>(), py::arg("threads") = 1, py::arg("reuse_port") = false)
+        .def(py::init<long long, bool>(), py::arg("threads") = 1, py::arg("reuse_port") = false)
         .def("handle", &Server::handle, py::arg("pattern"), py::arg("handler"),
              py::arg("methods") = py::none(),
              "Route pattern (exact, or a subtree when it ends in '/') to handler(w, req).")

@@ -2,6 +2,7 @@
 
 #include "dispatch.hpp"
 
+#include <climits>
 #include <cstring>
 #include <string_view>
 
@@ -365,11 +366,13 @@ PyObject *writer_set_status(PyObject *self, PyObject *code)
     long status = PyLong_AsLongAndOverflow(code, &overflow);
     if (status == -1 && PyErr_Occurred())
         return nullptr;
-    if (overflow != 0 || status < 100 || status > 999) {
-        PyErr_Format(PyExc_ValueError, "status must be in 100..999, not %R", code);
+    // The range is the engine's rule: anything that does not fit an int is as invalid as 0.
+    bool fits = overflow == 0 && status >= INT_MIN && status <= INT_MAX;
+    int rc = hb_response_set_status(w->handle, fits ? static_cast<int>(status) : 0);
+    if (rc == HB_E_INVAL) {
+        PyErr_Format(PyExc_ValueError, "status %R is out of range: an HTTP status has three digits, 100 to 999", code);
         return nullptr;
     }
-    int rc = hb_response_set_status(w->handle, static_cast<int>(status));
     if (rc != HB_OK)
         return raise_hb(rc);
     Py_RETURN_NONE;

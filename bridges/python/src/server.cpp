@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <set>
 #include <thread>
@@ -40,14 +41,6 @@ int errno_for(int rc)
     }
 }
 
-std::string upper(std::string s)
-{
-    for (char &c : s)
-        if (c >= 'a' && c <= 'z')
-            c = static_cast<char>(c - 'a' + 'A');
-    return s;
-}
-
 std::string allow_header(const Route &route)
 {
     std::vector<std::string> methods;
@@ -67,20 +60,22 @@ std::string allow_header(const Route &route)
 
 } // namespace
 
-Server::Server(unsigned threads, bool reuse_port)
+Server::Server(long long threads, bool reuse_port)
 {
     hb_options options;
     hb_options_init(&options);
-    options.io_threads = threads;
+    // The ranges are the engine's: a count that does not fit is as invalid as 0.
+    options.io_threads = threads >= 0 && threads <= UINT_MAX ? static_cast<unsigned>(threads) : 0;
     options.reuse_port = reuse_port ? 1 : 0;
     options.on_thread_start = on_thread_start;
     options.on_thread_stop = on_thread_stop;
     options.hook_data = PyInterpreterState_Get();
-    if (threads == 0)
-        throw py::value_error("threads must be at least 1");
     int rc = hb_server_create(&options, &server_);
-    if (rc == HB_E_INVAL)
-        throw py::value_error(std::string("cannot create the server: ") + hb_strerror(rc));
+    if (rc == HB_E_INVAL) {
+        const char *problem = hb_options_check(&options);
+        throw py::value_error("threads=" + std::to_string(threads) + ": " +
+                              (problem != nullptr ? problem : hb_strerror(rc)));
+    }
     if (rc != HB_OK)
         throw std::runtime_error(std::string("cannot create the server: ") + hb_strerror(rc));
     open_servers().insert(this);
@@ -102,28 +97,12 @@ void Server::handle(const std::string &pattern, py::object handler,
         throw std::runtime_error("routes must be added before the server starts");
     if (!PyCallable_Check(handler.ptr()))
         throw py::type_error("handler must be callable");
-    if (pattern.empty() || pattern.front() != '/')
-        throw py::value_error("pattern must start with '/': '" + pattern + "'");
-    std::vector<std::string> wanted;
-    if (methods) {
-        if (methods->empty())
-            throw py::value_error("methods must name at least one method (None means all)");
-        for (const std::string &m : *methods)
-            wanted.push_back(upper(m));
-    }
-
+    // Method names arrive upper-case and without overlaps: httpbridge._app
+    // checks routes once, for route() and Server(routes=...) alike.
+    std::vector<std::string> wanted = methods ? std::move(*methods) : std::vector<std::string>{};
     auto route =
         std::find_if(routes_.begin(), routes_.end(), [&](const Route &r) { return r.pattern == pattern; });
-    if (route != routes_.end()) {
-        for (const Endpoint &e : route->endpoints) {
-            bool overlap = e.methods.empty() || wanted.empty();
-            for (const std::string &m : wanted)
-                overlap = overlap || std::find(e.methods.begin(), e.methods.end(), m) != e.methods.end();
-            if (overlap)
-                throw py::value_error("route '" + pattern + "' is already registered for " +
-                                      (wanted.empty() ? std::string("those methods") : "a method of these"));
-        }
-    } else {
+    if (route == routes_.end()) {
         routes_.push_back(Route{pattern, {}, {}});
         route = std::prev(routes_.end());
         int rc = hb_server_handle(server_, pattern.c_str(), on_request, &*route);

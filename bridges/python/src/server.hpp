@@ -19,7 +19,7 @@ namespace py = pybind11;
 class Server
 {
 public:
-    Server(unsigned threads, bool reuse_port);
+    Server(long long threads, bool reuse_port); // ValueError for options the engine refuses
     ~Server();
     Server(const Server &) = delete;
     Server &operator=(const Server &) = delete;
