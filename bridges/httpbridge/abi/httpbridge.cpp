@@ -10,6 +10,13 @@
 #include <new>
 #include <stdexcept>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define HB_INTENDED_LEAK(p) __lsan_ignore_object(p)
+#else
+#define HB_INTENDED_LEAK(p) (void)(p)
+#endif
+
 using hb::abi::Registration;
 using hb::detail::HandleTable;
 
@@ -185,6 +192,7 @@ void hb_server_free(hb_server *srv)
         // From one of its own handlers: the registrations and the engine must
         // outlive the requests still being answered. Stop, and leak.
         srv->engine.stop();
+        HB_INTENDED_LEAK(srv);
         return;
     }
     delete srv;
