@@ -16,14 +16,14 @@ constexpr std::uint32_t kIdMask = (1u << 24) - 1;
 
 // Ids of the tables whose threads are alive, so that a handle used on the wrong
 // thread can be told apart from a forged one. Touched only when a thread starts
-// or ends and on the error path, never per request.
+// or ends, when a table renews, and on the error path, never per request.
 std::mutex g_registry_mutex;
 std::unordered_set<std::uint32_t> &live_tables()
 {
     static auto *ids = new std::unordered_set<std::uint32_t>; // outlives thread_local tables
     return *ids;
 }
-std::uint32_t g_next_id = 1;
+std::uint32_t g_next_id = 1; // never reused: a dead table's handles must not match a new one
 
 std::uint64_t pack(std::uint32_t id, unsigned slot, std::uint32_t generation)
 {
@@ -50,10 +50,7 @@ HandleTable &HandleTable::current()
 HandleTable::HandleTable()
 {
     std::lock_guard<std::mutex> lock(g_registry_mutex);
-    do {
-        id_ = g_next_id++ & kIdMask; // wraps after 16M threads; generations still guard
-    } while (id_ == 0 || live_tables().count(id_) != 0);
-    live_tables().insert(id_);
+    take_fresh_id();
     for (unsigned i = 0; i < kSlots; ++i)
         next_free_[i] = static_cast<std::uint16_t>(i + 1);
 }
@@ -66,9 +63,36 @@ HandleTable::~HandleTable()
     live_tables().erase(id_);
 }
 
+void HandleTable::take_fresh_id()
+{
+    live_tables().erase(id_);
+    // After 16M ids a process has no fresh one left: the table stays without
+    // (id 0) and every acquire fails, so handlers answer 500 rather than risk
+    // an old handle matching.
+    id_ = g_next_id <= kIdMask ? g_next_id++ : 0;
+    if (id_ != 0)
+        live_tables().insert(id_);
+}
+
+void HandleTable::renew()
+{
+    {
+        std::lock_guard<std::mutex> lock(g_registry_mutex);
+        take_fresh_id();
+    }
+    for (unsigned i = 0; i < kSlots; ++i) {
+        slots_[i] = Slot{};
+        next_free_[i] = static_cast<std::uint16_t>(i + 1);
+    }
+    free_head_ = 0;
+    retired_ = 0;
+}
+
 std::uint64_t HandleTable::acquire(void *object)
 {
-    if (free_head_ >= kSlots)
+    if (free_head_ >= kSlots && retired_ != 0 && live_ == 0)
+        renew(); // once per 2^31 uses of every slot
+    if (free_head_ >= kSlots || id_ == 0)
         return 0;
     unsigned index = free_head_;
     free_head_ = next_free_[index];
@@ -105,9 +129,13 @@ int HandleTable::release(std::uint64_t handle)
     Slot &slot = slots_[index];
     slot.generation += 1; // odd -> even: free, and every copy of the handle is stale
     slot.object = nullptr;
+    --live_;
+    if (slot.generation == 0) {
+        ++retired_; // wrapped: reusing it would bring back generation 1's handles
+        return HB_OK;
+    }
     next_free_[index] = static_cast<std::uint16_t>(free_head_);
     free_head_ = index;
-    --live_;
     return HB_OK;
 }
 

@@ -32,7 +32,8 @@ hb_options complete_options(const hb_options &options);
 const char *header_problem(std::string_view name, std::string_view value);
 
 // Report through options.log (default: stderr); printf-style, one line.
-void log_line(const hb_options &options, int level, const char *format, ...) __attribute__((format(printf, 3, 4)));
+void log_line(const hb_options &options, int level, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
 
 // The response a handler builds. Lives in its connection and is reused.
 class Response
@@ -72,8 +73,8 @@ public:
     int listen(const char *host, unsigned port);
     int port() const;
     int start();
-    int wait(int timeout_ms); // HB_E_STATE on one of this server's own io threads
-    void stop() noexcept;     // async-signal-safe
+    int wait(int timeout_ms);   // HB_E_STATE on one of this server's own io threads
+    void stop() noexcept;       // async-signal-safe
     bool on_own_thread() const; // whether the caller is one of this server's io threads
 
     struct Impl;

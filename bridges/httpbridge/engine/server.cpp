@@ -183,8 +183,7 @@ const hb_options &checked(const hb_options &options)
 }
 } // namespace
 
-Server::Server(const hb_options &options)
-    : impl_(std::make_unique<Impl>(complete_options(checked(options))))
+Server::Server(const hb_options &options) : impl_(std::make_unique<Impl>(complete_options(checked(options))))
 {
 }
 

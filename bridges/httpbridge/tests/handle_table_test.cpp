@@ -180,6 +180,87 @@ TEST_F(HandleTableTest, FullTableReturnsZeroUntilASlotIsFreed)
         EXPECT_EQ(table.release(each), HB_OK);
 }
 
+// A slot's generation wraps after 2^31 uses; a kept handle of its first use
+// would then match again. The slot is retired instead.
+TEST(HandleTableRenewal, ASlotWhoseGenerationWouldWrapIsRetired)
+{
+    std::thread([] { // a table of its own: the retired slot stays out of the other tests' way
+        HandleTable &table = HandleTable::current();
+        int a = 1, b = 2;
+        std::uint64_t first = table.acquire(&a);
+        unsigned slot = static_cast<unsigned>(first >> 32) & 0xff;
+        ASSERT_EQ(table.release(first), HB_OK);
+        table.set_generation_for_test(slot, 0xfffffffeu); // free, one use before the wrap
+        std::uint64_t last = table.acquire(&a);           // LIFO: the same slot
+        ASSERT_EQ(static_cast<unsigned>(last >> 32) & 0xff, slot);
+        ASSERT_EQ(static_cast<std::uint32_t>(last), 0xffffffffu);
+        ASSERT_EQ(table.release(last), HB_OK);
+
+        std::uint64_t next = table.acquire(&b);
+        ASSERT_NE(next, 0u);
+        EXPECT_NE(static_cast<unsigned>(next >> 32) & 0xff, slot) << "a wrapped slot was reused";
+        EXPECT_EQ(find(first).error, HB_E_HANDLE);
+        EXPECT_EQ(find(last).error, HB_E_HANDLE);
+        EXPECT_EQ(find(next).object, &b);
+        EXPECT_EQ(table.release(next), HB_OK);
+    })
+        .join();
+}
+
+// Once every slot is retired the table renews under a fresh id: all it ever
+// handed out stays stale, and it serves on.
+TEST(HandleTableRenewal, EveryHandleStaysStaleAcrossARenewal)
+{
+    std::thread([] { // a table of its own, so that no other test sees it renew
+        HandleTable &table = HandleTable::current();
+        std::uint32_t old_id = table.id();
+        std::vector<int> objects(HandleTable::kSlots);
+        std::vector<std::uint64_t> kept;
+        for (unsigned i = 0; i < HandleTable::kSlots; ++i)
+            table.set_generation_for_test(i, 0xfffffffeu);
+        for (unsigned i = 0; i < HandleTable::kSlots; ++i)
+            kept.push_back(table.acquire(&objects[i]));
+        for (std::uint64_t h : kept)
+            ASSERT_EQ(table.release(h), HB_OK);
+
+        int fresh = 0;
+        std::uint64_t h = table.acquire(&fresh);
+        ASSERT_NE(h, 0u);
+        EXPECT_NE(table.id(), old_id);
+        EXPECT_EQ(find(h).object, &fresh);
+        for (std::uint64_t old : kept)
+            EXPECT_EQ(find(old).error, HB_E_HANDLE);
+        EXPECT_EQ(table.release(h), HB_OK);
+    })
+        .join();
+}
+
+// Table ids are never reused: a handle kept from a thread that has ended is
+// refused by every later thread's table.
+TEST(HandleTableRenewal, AnEndedThreadsHandlesNeverMatchALaterTable)
+{
+    std::uint64_t kept = 0;
+    int object = 0;
+    std::thread([&] {
+        kept = HandleTable::current().acquire(&object);
+        HandleTable::current().release(kept);
+    }).join();
+    std::set<std::uint32_t> ids;
+    for (int i = 0; i < 50; ++i) {
+        std::thread([&] {
+            HandleTable &table = HandleTable::current();
+            ids.insert(table.id());
+            int mine = 0;
+            std::uint64_t h = table.acquire(&mine); // generation 1 of slot 0, as kept had
+            EXPECT_NE(h, kept);
+            EXPECT_EQ(find(kept).object, nullptr);
+            table.release(h);
+        }).join();
+    }
+    EXPECT_EQ(ids.size(), 50u);
+    EXPECT_EQ(ids.count(static_cast<std::uint32_t>(kept >> 40)), 0u);
+}
+
 TEST_F(HandleTableTest, EachThreadHasItsOwnTable)
 {
     std::uint32_t mine = HandleTable::current().id();

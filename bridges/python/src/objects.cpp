@@ -370,7 +370,8 @@ PyObject *writer_set_status(PyObject *self, PyObject *code)
     bool fits = overflow == 0 && status >= INT_MIN && status <= INT_MAX;
     int rc = hb_response_set_status(w->handle, fits ? static_cast<int>(status) : 0);
     if (rc == HB_E_INVAL) {
-        PyErr_Format(PyExc_ValueError, "status %R is out of range: an HTTP status has three digits, 100 to 999", code);
+        PyErr_Format(PyExc_ValueError,
+                     "status %R is out of range: an HTTP status has three digits, 100 to 999", code);
         return nullptr;
     }
     if (rc != HB_OK)
