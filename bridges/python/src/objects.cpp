@@ -113,6 +113,11 @@ PyObject *cached(PyObject *self, void *)
     auto *r = reinterpret_cast<RequestObject *>(self);
     if (r->view == nullptr)
         return stale("Request");
+    if (!pthread_equal(r->thread, pthread_self())) {
+        // The view is the io thread's, and goes when its handler returns.
+        PyErr_SetString(PyExc_RuntimeError, "Request used off its handler's thread; read it in the handler");
+        return nullptr;
+    }
     PyObject *&slot = r->*Slot;
     if (slot == nullptr) {
         if ((slot = Make(*r->view)) == nullptr)
@@ -519,6 +524,7 @@ WriterObject *new_writer()
 void bind_request(RequestObject *r, const hb_request *view)
 {
     r->view = view;
+    r->thread = pthread_self();
 }
 
 void unbind_request(RequestObject *r)

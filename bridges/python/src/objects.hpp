@@ -10,6 +10,8 @@
 
 #include "httpbridge.h"
 
+#include <pthread.h>
+
 namespace hbpy
 {
 
@@ -19,6 +21,7 @@ struct ThreadContext;
 // objects on first access and are cached until the handler returns.
 struct RequestObject {
     PyObject_HEAD const hb_request *view; // borrowed from the server; nullptr when unbound
+    pthread_t thread;                     // the io thread whose handler it is bound to
     bool materialized;                    // some cache slot below is set
     PyObject *method;
     PyObject *path;

@@ -81,12 +81,30 @@ Server::Server(long long threads, bool reuse_port)
     open_servers().insert(this);
 }
 
+// The last reference to a server dropped on an io thread (by a handler): it
+// cannot drain and free there. An orphan takes over the engine server and the
+// routes the engine points into, and stops it; close_all() frees it at exit.
+// Nothing is left pointing at the Server being destroyed.
+Server::Server(Orphan, Server &dropped)
+    : server_(dropped.server_), routes_(std::move(dropped.routes_)), started_(dropped.started_),
+      listening_(dropped.listening_), orphan_(true)
+{
+    dropped.server_ = nullptr;
+    open_servers().erase(&dropped);
+    open_servers().insert(this);
+    hb_server_stop(server_);
+}
+
 Server::~Server()
 {
+    if (usable() && on_io_thread()) {
+        new Server(Orphan{}, *this);
+        return;
+    }
     try {
         close();
     } catch (...) {
-        // close() raises only from a handler's thread, where it cannot free; leak then.
+        // close() raises only from an io thread, handled above.
     }
 }
 
@@ -225,8 +243,11 @@ void Server::close()
 void Server::close_all()
 {
     std::vector<Server *> servers(open_servers().begin(), open_servers().end());
-    for (Server *s : servers)
+    for (Server *s : servers) {
         s->close();
+        if (s->orphan_)
+            delete s;
+    }
 }
 
 } // namespace hbpy

@@ -44,6 +44,9 @@ public:
     static void close_all();
 
 private:
+    struct Orphan {};
+    Server(Orphan, Server &dropped); // takes over a server dropped where it cannot be freed
+
     bool usable() const { return server_ != nullptr && !closing_; } // with the GIL held
     int wait_unlocked(int timeout_ms);                              // hb_server_wait with the GIL released
 
@@ -56,6 +59,7 @@ private:
     std::list<Route> routes_; // stable addresses: the engine keeps pointers to them
     bool started_ = false;
     bool listening_ = false;
+    bool orphan_ = false; // owned by open_servers(), deleted by close_all()
 };
 
 } // namespace hbpy

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import http.client
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -121,16 +123,18 @@ def test_kept_objects_stay_stale_after_the_server_is_gone() -> None:
         req.body
 
 
-def test_writer_used_from_another_thread_raises(serve) -> None:  # type: ignore[no-untyped-def]
+def test_writer_and_request_used_from_another_thread_raise(serve) -> None:  # type: ignore[no-untyped-def]
     errors: list = []  # type: ignore[type-arg]
 
     def handler(w: ResponseWriter, req: Request) -> None:
+        req.method  # cached: the other thread must be refused all the same
+
         def other() -> None:
-            try:
-                w.write("from elsewhere")
-            except RuntimeError as e:
-                errors.append(str(e))
-            errors.append(req.path)  # reading the request is fine while the handler runs
+            for use in (lambda: w.write("from elsewhere"), lambda: req.path, lambda: req.method):
+                try:
+                    use()
+                except RuntimeError as e:
+                    errors.append(str(e))
 
         t = threading.Thread(target=other)
         t.start()
@@ -139,7 +143,8 @@ def test_writer_used_from_another_thread_raises(serve) -> None:  # type: ignore[
 
     server = serve([("/", handler)])
     assert request(server.port).body == b"own"
-    assert errors == ["ResponseWriter used off its handler's thread; write from the handler", "/"]
+    assert errors == ["ResponseWriter used off its handler's thread; write from the handler"] + [
+        "Request used off its handler's thread; read it in the handler"] * 2
 
 
 def test_busy_port_raises_oserror_naming_the_address() -> None:
@@ -243,3 +248,48 @@ def test_handler_that_is_not_callable_is_refused() -> None:
     port = free_port()
     with Server("127.0.0.1", port, routes=[]):  # the failed one released everything
         pass
+
+
+DROPPED_BY_ITS_HANDLER = """
+import sys, threading
+sys.path.insert(0, {package!r})
+from httpbridge import _httpbridge
+
+dropped = threading.Event()
+servers = {{}}
+
+def drop(w, req):
+    del servers['only']  # the last reference: the server is destroyed on its own io thread
+    w.write('dropped')
+    dropped.set()
+
+core = _httpbridge.Server(2, False)
+core.handle('/', drop)
+core.listen('127.0.0.1', 0)
+print(core.port, flush=True)
+core.start()
+servers['only'] = core
+del core
+assert dropped.wait({timeout})
+print('handler returned', flush=True)
+"""  # then the interpreter exits: the atexit hook closes what the dropped server left
+
+
+def test_a_server_dropped_by_its_own_handler_leaves_nothing_dangling(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import PACKAGE_DIR
+
+    script = tmp_path / "drop.py"
+    script.write_text(DROPPED_BY_ITS_HANDLER.format(package=str(PACKAGE_DIR), timeout=TIMEOUT))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        assert request(port).body == b"dropped"
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert out == "handler returned\n"
+    assert err == ""
