@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     hb_options_init(&options);
     options.io_threads = threads;
     if ((rc = hb_server_create(&options, &g_server)) != HB_OK) {
-        fprintf(stderr, "c-callback: %s\n", hb_strerror(rc));
+        fprintf(stderr, "c-callback: %s\n", rc == HB_E_INVAL ? hb_options_check(&options) : hb_strerror(rc));
         return 1;
     }
     hb_server_handle(g_server, "/", index_handler, NULL);

@@ -83,6 +83,10 @@ int main(int argc, char **argv)
 
     hb_options options = hb::default_options();
     options.io_threads = threads;
+    if (const char *problem = hb::check_options(options)) { // the engine's rule, as for every layer
+        std::fprintf(stderr, "cpp-beast: --threads %u: %s\n", threads, problem);
+        return 2;
+    }
     hb::Server server(options);
     server.handle("/", index, nullptr);
     server.handle("/echo", echo, nullptr);
