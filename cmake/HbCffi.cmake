@@ -4,11 +4,12 @@
 # OUTPUT is a stamp touched once the module is built. HB_INCLUDE_DIRS and
 # HB_PUBLIC_HEADERS come from bridges/httpbridge.
 #
-# hb_cffi_available(var): sets var to whether ${HB_PYTHON} can build one
-# (cffi, setuptools and the Python headers).
+# hb_cffi_available(var what): sets var to whether ${HB_PYTHON} can build one
+# (cffi, setuptools and the Python headers); when it cannot, says that `what`
+# is not built and why.
 set(HB_BUILD_CFFI_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/../bridges/cffi/build_cffi.py")
 
-function(hb_cffi_available var)
+function(hb_cffi_available var what)
   set(Python3_EXECUTABLE "${HB_PYTHON}")
   find_package(Python3 COMPONENTS Interpreter Development.Module)
   execute_process(COMMAND "${HB_PYTHON}" -c "import cffi, setuptools"
@@ -16,6 +17,7 @@ function(hb_cffi_available var)
   if(Python3_Development.Module_FOUND AND NOT missing)
     set(${var} ON PARENT_SCOPE)
   else()
+    message(STATUS "${what} not built (needs ${HB_PYTHON} with cffi, setuptools and the Python headers)")
     set(${var} OFF PARENT_SCOPE)
   endif()
 endfunction()

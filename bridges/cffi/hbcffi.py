@@ -76,19 +76,25 @@ class ResponseWriter:
                _header_problem(name, value))
 
 
+class _Returned:
+    """What a Request's view becomes when its handler returns: reading it raises."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        raise RuntimeError("Request used after its handler returned")
+
+
+_RETURNED = _Returned()
+
+
 class Request:
     """A view of the server's request, valid only while its handler runs."""
 
-    __slots__ = ("_view",)
+    __slots__ = ("_req",)
 
     def __init__(self, req):
-        self._view = req
-
-    @property
-    def _req(self):
-        if self._view is None:
-            raise RuntimeError("Request used after its handler returned")
-        return self._view
+        self._req = req
 
     @property
     def method(self):
@@ -126,7 +132,7 @@ def hb_py_handler(res, req, user_data):
     try:
         ffi.from_handle(user_data)(ResponseWriter(res), request)
     finally:
-        request._view = None  # req points into the server's buffers: gone once we return
+        request._req = _RETURNED  # req points into the server's buffers: gone once we return
     return 0
 
 

@@ -62,40 +62,38 @@ class ResponseWriter:
     def __init__(self, w):
         self._w = w
 
-    def _handle(self):
-        if self._w is None:
-            raise RuntimeError("ResponseWriter used after its handler returned")
-        return self._w
-
     def set_header(self, name: str, value: str) -> None:
-        if lib.ResponseWriter_SetHeader(self._handle(), name.encode(), value.encode()) < 0:
+        if lib.ResponseWriter_SetHeader(self._w, name.encode(), value.encode()) < 0:
             raise RuntimeError("ResponseWriter used after its handler returned")
 
     def set_status(self, code: int) -> None:
-        if lib.ResponseWriter_WriteHeader(self._handle(), code) < 0:
+        if lib.ResponseWriter_WriteHeader(self._w, code) < 0:
             raise RuntimeError("ResponseWriter used after its handler returned")
 
     def write(self, body) -> None:
         if isinstance(body, str):
             body = body.encode()
-        if lib.ResponseWriter_Write(self._handle(), body, len(body)) != len(body):
+        if lib.ResponseWriter_Write(self._w, body, len(body)) != len(body):
+            if self._w == 0:
+                raise RuntimeError("ResponseWriter used after its handler returned")
             raise OSError("gohttp: failed to write to the response")
+
+
+class _Freed:
+    __slots__ = ()
+
+    def __getattr__(self, field):  # stands in for the C Request the bridge freed
+        raise RuntimeError("Request used after its handler returned")
 
 
 class Request:
     """Python face of the C Request; fields are copied out only when read,
     and only while the handler runs (the bridge frees the C copy after)."""
 
-    __slots__ = ("_view",)
+    __slots__ = ("_req",)
 
     def __init__(self, req):
-        self._view = req
-
-    @property
-    def _req(self):
-        if self._view is None:
-            raise RuntimeError("Request used after its handler returned")
-        return self._view
+        self._req = req
 
     @property
     def method(self) -> str:
@@ -138,7 +136,8 @@ def route(pattern: str):
                 # Only takes effect if the handler had not written yet.
                 lib.ResponseWriter_WriteHeader(w, 500)
             finally:
-                writer._w = request._view = None  # both name what the bridge frees now
+                writer._w = 0  # a handle the registry never issues: calls fail, no other response is reached
+                request._req = _Freed()
 
         _callbacks.append(handler)
         lib.HandleFunc(pattern.encode(), handler)
