@@ -291,6 +291,7 @@ def stop() -> None:
 # ---- worker processes -----------------------------------------------------
 
 _READY_TIMEOUT = 30.0  # seconds a worker may take to bind its socket
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _REAP_TIMEOUT = 10.0  # seconds to wait for workers after asking them to stop
 
 
@@ -331,6 +332,7 @@ class _WorkerPool:
             code = 1
             try:
                 os.close(r)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by the parent
                 code = _worker_main(host, port, threads, w, parent)
             except BaseException:
                 traceback.print_exc()
@@ -418,23 +420,32 @@ def _run_workers(host: str, port: int, threads: int, workers: int) -> None:
         port = probe.port
     pool = _WorkerPool()
     previous: dict[int, object] = {}
+    # SIGINT/SIGTERM wait while the workers start: arriving before `forward`
+    # is installed, one would end the parent and orphan them.
+    on_main = threading.current_thread() is threading.main_thread()
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if on_main else None
     try:
         for _ in range(workers):
             pool.spawn(host, port, threads)
         pool.wait_ready(_READY_TIMEOUT)
         print(f" * Running on http://{_address(host, port)}/", flush=True)
-        if threading.current_thread() is threading.main_thread():
+        if on_main:
 
             def forward(signum: int, frame: FrameType | None) -> None:
                 pool.stop()
 
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in _STOP_SIGNALS:
                 if signal.getsignal(sig) != signal.SIG_IGN:
                     previous[sig] = signal.signal(sig, forward)
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a signal that came meanwhile: forwarded now
+            blocked = None
         _running.add(pool)
         while pool.pidfds:
             pool.reap_one(None)
     finally:
+        if blocked is not None:  # failed while starting: stop the workers, then let the signal in
+            pool.close()
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         _running.discard(pool)
         pool.close()
         for sig, handler in previous.items():
