@@ -14,6 +14,9 @@ namespace
 {
 
 // hb_options as first released with a size field: a caller never passes less.
+// A new option: append its field to hb_options (httpbridge.h), set its default
+// in default_options() and its range in check_options(); this stays as it is,
+// and complete_options() gives callers built before the field its default.
 constexpr std::size_t kFirstOptionsSize = offsetof(hb_options, log_data) + sizeof(void *);
 
 constexpr unsigned kMaxIoThreads = 1024;
