@@ -17,6 +17,7 @@ and is raised as ValueError with the library's own explanation.
 """
 
 import signal
+import sys
 import traceback
 
 from _hb_cffi import ffi, lib
@@ -162,7 +163,9 @@ def run(host="127.0.0.1", port=5000, threads=1):
         rc = lib.hb_server_listen(srv, host.encode(), port)
         if rc != 0:
             raise OSError(f"cannot listen on {host}:{port}: {ffi.string(lib.hb_strerror(rc)).decode()}")
-        print(" * Running on http://{}:{}/".format(host, lib.hb_server_port(srv)), flush=True)
+        address = f"[{host}]" if ":" in host else host
+        # The variants' start line (servers/README.md), with the port really bound.
+        print(f"listening on http://{address}:{lib.hb_server_port(srv)}", file=sys.stderr, flush=True)
         stop = lambda signum, frame: lib.hb_server_stop(srv)
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:

@@ -33,9 +33,9 @@ REQUESTS = [
     b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi",
     b"GET / HTTP/1.0\r\n\r\n",  # what ab sends: the server closes after answering
 ]
-# Programs of ours that print the start line themselves. python-cffi and gohttp-python
-# serve through their bindings' run(), which prints the binding's own line.
-START_LINE_VARIANTS = ["cpp-beast", "c-callback", "python-pybind11", "go-nethttp", "gohttp-c",
+# Programs of ours that print the start line (python-cffi's through its binding's run()).
+# gohttp-python serves through its binding's run(), which prints the binding's own line.
+START_LINE_VARIANTS = ["cpp-beast", "c-callback", "python-pybind11", "python-cffi", "go-nethttp", "gohttp-c",
                        "flask-werkzeug"]
 
 
