@@ -4,6 +4,7 @@ read what the server freed; hbcffi raises the library's own explanation as Value
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,32 @@ def test_hbcffi_refuses_bad_options_with_the_librarys_reason() -> None:
                           text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "threads: io_threads must be between 1 and 1024\n"
+
+
+def exported_names(module: str, directory: Path) -> list[str]:
+    """The names the binding's lib offers, as a fresh interpreter sees them."""
+    if not (directory / f"{module}.py").exists():
+        pytest.skip(f"{module} is not built in {directory}")
+    code = f"import {module}\nprint(' '.join(sorted(dir({module}.lib))))\n"
+    done = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(directory)}, capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_hbcffi_declares_every_function_of_httpbridge_h() -> None:
+    """build_cffi.py reads the header: a function added to httpbridge.h reaches hbcffi by itself."""
+    header = (Path(__file__).resolve().parents[2] / "httpbridge" / "include" / "httpbridge.h").read_text()
+    functions = set(re.findall(r"^HB_API [^(]*?\b(hb_\w+)\(", header, re.M))
+    assert len(functions) > 15
+    assert functions <= set(exported_names("hbcffi", CFFI_DIR))
+
+
+def test_gohttp_declares_every_export_of_the_cgo_header() -> None:
+    """gohttp.py reads libgohttp.h: an export added in Go reaches Python by itself."""
+    header = GOHTTP_DIR / "libgohttp.h"
+    if not header.exists():
+        pytest.skip(f"libgohttp is not built in {GOHTTP_DIR}")
+    exports = set(re.findall(r"^extern \w+\** ?(\w+)\(", header.read_text(), re.M))
+    assert {"HandleFunc", "ListenAndServe", "Shutdown", "ResponseWriter_Write"} <= exports
+    assert exports <= set(exported_names("gohttp", GOHTTP_DIR))
