@@ -44,7 +44,8 @@ public:
     static void close_all();
 
 private:
-    struct Orphan {};
+    struct Orphan {
+    };
     Server(Orphan, Server &dropped); // takes over a server dropped where it cannot be freed
 
     bool usable() const { return server_ != nullptr && !closing_; } // with the GIL held
