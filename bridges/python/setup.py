@@ -8,8 +8,8 @@ and a CMake install cannot differ. The version is project(VERSION) of the top
 CMakeLists.txt, the one place it is set.
 
 HB_CMAKE_BUILD_DIR names an already configured build directory to reuse
-(e.g. the repository's build/); without it a fresh one is configured in
-setuptools' temporary directory.
+(e.g. the repository's build/); without it one is configured under setuptools'
+build_temp (bridges/python/build/, git-ignored), which later installs reuse.
 """
 
 from __future__ import annotations

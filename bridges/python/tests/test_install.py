@@ -22,7 +22,7 @@ with httpbridge.Server(routes=[('/', lambda w, r: w.write('installed'))]) as ser
     print(urllib.request.urlopen(server.url, timeout=10).read().decode())
 print(httpbridge.__version__, httpbridge.library_version())
 """
-PIP_TIMEOUT = 900  # seconds: pip configures and builds the C++ in a fresh build directory
+PIP_TIMEOUT = 900  # seconds: the first time, pip configures and builds all the C++
 
 
 def project_version() -> str:
@@ -56,7 +56,7 @@ def test_installed_package_serves(tmp_path: Path) -> None:
 
 
 def test_pip_install_builds_and_installs_the_package(tmp_path: Path) -> None:
-    """pip install ./bridges/python, offline, with Debian's setuptools: CMake builds it afresh."""
+    """pip install ./bridges/python, offline, with Debian's setuptools: setup.py has CMake build it."""
     if shutil.which("cmake") is None:
         pytest.skip("needs cmake")
     missing = [m for m in ("pip", "setuptools", "wheel") if importlib.util.find_spec(m) is None]
