@@ -220,6 +220,7 @@ bool Connection::answered(std::int64_t now)
     --count_;
     if (plan_.measured(request.due)) {
         ++stats_.requests;
+        stats_.last_answer_ns = now;
         stats_.corrected.record(now - request.due);
         stats_.uncorrected.record(now - request.sent);
         int status = parser_.status();

@@ -25,7 +25,7 @@ const char kUsage[] =
     "  -w, --warmup D        time run first and left out of every figure (default 0)\n"
     "      --timeout D       a request unanswered this long is an error (default 2s)\n"
     "  -m, --method M        request method (default GET)\n"
-    "  -b, --body-size N     request body of N bytes with Content-Length (default 0; k, M suffixes)\n"
+    "  -b, --body-size N     request body of N bytes with Content-Length (default 0; k = 1000)\n"
     "  -H, --header 'N: V'   extra request header (repeatable)\n"
     "  -p, --pipeline N      requests in flight per connection (default 1)\n"
     "      --poisson         exponential gaps between requests (default: evenly spaced)\n"

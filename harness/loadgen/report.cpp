@@ -1,5 +1,6 @@
 #include "report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -138,14 +139,26 @@ void histogram(Json &j, const Histogram &h, bool with_spectrum)
 
 } // namespace
 
+double answered_over_s(const RunResult &run)
+{
+    double last = static_cast<double>(run.stats.last_answer_ns - run.plan.measure_ns) / 1e9;
+    return run.stats.requests ? std::max(run.duration_s, last) : run.duration_s;
+}
+
 double achieved_rps(const RunResult &run)
 {
-    return run.duration_s > 0 ? static_cast<double>(run.stats.requests) / run.duration_s : 0.0;
+    double seconds = answered_over_s(run);
+    return seconds > 0 ? static_cast<double>(run.stats.requests) / seconds : 0.0;
+}
+
+double scheduled_rps(const RunResult &run)
+{
+    return run.duration_s > 0 ? static_cast<double>(run.stats.sent + run.stats.unsent) / run.duration_s : 0.0;
 }
 
 bool saturated(const RunResult &run)
 {
-    return run.plan.options.open_loop() && achieved_rps(run) < 0.99 * run.plan.options.rate;
+    return run.plan.options.open_loop() && achieved_rps(run) < 0.99 * scheduled_rps(run);
 }
 
 std::string to_json(const RunResult &run)
@@ -185,7 +198,10 @@ std::string to_json(const RunResult &run)
     j.key("duration_s").value(run.duration_s, 6);
     j.key("offered_rps");
     o.open_loop() ? j.value(o.rate) : j.null();
+    j.key("scheduled_rps");
+    o.open_loop() ? j.value(scheduled_rps(run)) : j.null();
     j.key("achieved_rps").value(achieved_rps(run));
+    j.key("answered_over_s").value(answered_over_s(run), 6);
     j.key("saturated");
     o.open_loop() ? j.value(saturated(run)) : j.null();
     j.key("requests").value(s.requests);

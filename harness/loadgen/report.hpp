@@ -23,7 +23,14 @@ struct RunResult {
 std::string to_json(const RunResult &run);
 std::string summary_line(const RunResult &run); // one line for stderr
 
+// Answers to the requests due in the window, per second from the window's start to
+// the end of the window or the last answer, whichever is later: a server that falls
+// behind and catches up during the grace does not look as if it kept up.
 double achieved_rps(const RunResult &run);
-bool saturated(const RunResult &run); // open loop only: achieved < 99% of offered
+double answered_over_s(const RunResult &run); // the seconds achieved_rps divides by
+// What the schedule asked for: sent + unsent over the window (the rate itself when
+// evenly spaced; a Poisson plan's own count otherwise).
+double scheduled_rps(const RunResult &run);
+bool saturated(const RunResult &run); // open loop only: achieved < 99% of scheduled
 
 } // namespace lg

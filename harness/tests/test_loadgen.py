@@ -126,7 +126,7 @@ def test_requests_keepalive_and_status_as_the_server_counted_them():
     # Keep-alive held: 4 connections, plus the one hb-loadgen opens first to check the server is there.
     assert data["connections_opened"] == 4 and counts["connections"] == 4 + 1
     assert counts["methods"] == {"GET": counts["requests"]} and counts["paths"] == {"/": counts["requests"]}
-    assert data["saturated"] is False and data["offered_rps"] == 500
+    assert data["saturated"] is False and data["offered_rps"] == data["scheduled_rps"] == 500
     assert data["latency_us"]["corrected"]["count"] == data["requests"]
 
 
