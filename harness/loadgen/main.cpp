@@ -63,6 +63,22 @@ asio::ip::tcp::endpoint find_server(const lg::Options &o)
     return chosen;
 }
 
+// Each connection is a file descriptor: raise the soft limit as far as allowed, or say why not.
+void ensure_descriptors(unsigned connections)
+{
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return;
+    rlim_t needed = connections + 64;
+    if (limit.rlim_cur < needed && limit.rlim_max != limit.rlim_cur) {
+        limit.rlim_cur = limit.rlim_max == RLIM_INFINITY || limit.rlim_max > needed ? needed : limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+    if (limit.rlim_cur < needed)
+        die(std::to_string(connections) + " connections need " + std::to_string(needed) +
+            " file descriptors; the limit is " + std::to_string(limit.rlim_cur) + " (raise it with ulimit -n)");
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -83,6 +99,7 @@ int main(int argc, char **argv)
     // created below inherit this.
     prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 
+    ensure_descriptors(options.connections);
     lg::Plan plan;
     plan.options = options;
     plan.endpoint = find_server(options);

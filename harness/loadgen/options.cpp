@@ -149,8 +149,8 @@ Options parse_options(int argc, char **argv)
                 throw UsageError("--method: '" + o.method + "' is not an HTTP method token");
         } else if (flag("-b", "--body-size")) {
             double size = parse_number("--body-size", next());
-            if (size < 0 || size != std::floor(size) || size > 1e9)
-                throw UsageError("--body-size must be a whole number of bytes from 0 to 1G");
+            if (size < 0 || size != std::floor(size) || size > 64e6)
+                throw UsageError("--body-size must be a whole number of bytes from 0 to 64M");
             o.body_size = static_cast<std::uint64_t>(size);
         } else if (flag("-H", "--header")) {
             std::string header = next();
@@ -186,6 +186,9 @@ Options parse_options(int argc, char **argv)
     if (o.threads > o.connections)
         throw UsageError("--threads (" + std::to_string(o.threads) + ") cannot exceed --connections (" +
                          std::to_string(o.connections) + ")");
+    // Every connection writes from one buffer of `pipeline` requests: keep it reasonable.
+    if (o.body_size * o.pipeline > 256'000'000)
+        throw UsageError("--body-size times --pipeline must stay under 256M (one write holds them all)");
     if (o.poisson && !o.open_loop())
         throw UsageError("--poisson needs --rate (without it the run is closed-loop)");
     return o;

@@ -104,6 +104,8 @@ TEST(Options, BadOptionsAreRefusedWithTheReason)
     EXPECT_NE(refusal({"-m", "GE T", "http://h/"}).find("--method"), std::string::npos);
     EXPECT_NE(refusal({"http://h/", "--rate"}).find("needs a value"), std::string::npos);
     EXPECT_NE(refusal({}).find("no URL"), std::string::npos);
+    EXPECT_NE(refusal({"-b", "100M", "http://h/"}).find("--body-size"), std::string::npos);
+    EXPECT_NE(refusal({"-b", "1M", "-p", "1000", "http://h/"}).find("--pipeline"), std::string::npos);
     EXPECT_NE(refusal({"ftp://h/"}).find("bad URL"), std::string::npos);
 }
 
