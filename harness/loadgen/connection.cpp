@@ -156,10 +156,9 @@ void Connection::write(unsigned count)
 void Connection::read()
 {
     unsigned generation = generation_;
-    socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
-                            [this, generation](const error_code &ec, std::size_t n) {
-                                on_read(ec, n, generation);
-                            });
+    socket_.async_read_some(
+        asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+        [this, generation](const error_code &ec, std::size_t n) { on_read(ec, n, generation); });
 }
 
 void Connection::on_read(const error_code &ec, std::size_t n, unsigned generation)

@@ -24,11 +24,11 @@ class Connection
 public:
     Connection(boost::asio::io_context &io, const Plan &plan, Stats &stats, unsigned index);
 
-    void connect();                // first connection, before the run starts
-    bool settled() const;          // the first connect finished, one way or the other
-    void start();                  // the run's clock is set: follow the schedule
-    void sweep(std::int64_t now);  // time out a late answer or a slow connect
-    void stop(std::int64_t now);   // the run is over: count what is left, close
+    void connect();                        // first connection, before the run starts
+    bool settled() const;                  // the first connect finished, one way or the other
+    void start();                          // the run's clock is set: follow the schedule
+    void sweep(std::int64_t now);          // time out a late answer or a slow connect
+    void stop(std::int64_t now);           // the run is over: count what is left, close
     bool finished(std::int64_t now) const; // past the end with nothing in flight
 
 private:
@@ -69,10 +69,10 @@ private:
     bool started_ = false;
     bool settled_ = false;
     bool writing_ = false;
-    bool ready_ = false;               // could send now if something were due
-    std::int64_t ready_since_ = 0;     // ... since then
-    std::int64_t next_due_ = 0;        // the next request of the schedule not yet sent
-    std::int64_t armed_for_ = -1;      // what send_timer_ waits for
+    bool ready_ = false;           // could send now if something were due
+    std::int64_t ready_since_ = 0; // ... since then
+    std::int64_t next_due_ = 0;    // the next request of the schedule not yet sent
+    std::int64_t armed_for_ = -1;  // what send_timer_ waits for
     std::int64_t connect_started_ = 0;
     unsigned generation_ = 0; // bumped on every close: late completions are ignored
     unsigned timer_seq_ = 0;

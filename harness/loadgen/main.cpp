@@ -30,7 +30,9 @@ double cpu_seconds()
 {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    auto seconds = [](const timeval &t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    auto seconds = [](const timeval &t) {
+        return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6;
+    };
     return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
@@ -76,7 +78,8 @@ void ensure_descriptors(unsigned connections)
     }
     if (limit.rlim_cur < needed)
         die(std::to_string(connections) + " connections need " + std::to_string(needed) +
-            " file descriptors; the limit is " + std::to_string(limit.rlim_cur) + " (raise it with ulimit -n)");
+            " file descriptors; the limit is " + std::to_string(limit.rlim_cur) +
+            " (raise it with ulimit -n)");
 }
 
 } // namespace
@@ -170,8 +173,8 @@ int main(int argc, char **argv)
     lg::Stats total;
     for (auto &worker : workers)
         total.merge(worker->stats());
-    lg::RunResult run{plan, total, options.duration_s,
-                      (static_cast<double>(lg::now_ns()) - wall_start) / 1e9, cpu_seconds() - cpu_start};
+    lg::RunResult run{plan, total, options.duration_s, (static_cast<double>(lg::now_ns()) - wall_start) / 1e9,
+                      cpu_seconds() - cpu_start};
     std::fputs(lg::to_json(run).c_str(), stdout);
     std::fflush(stdout);
     std::fprintf(stderr, "%s\n", lg::summary_line(run).c_str());

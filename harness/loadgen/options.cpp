@@ -196,7 +196,8 @@ Options parse_options(int argc, char **argv)
 
 std::string build_request(const Options &o)
 {
-    std::string request = o.method + " " + o.url.target + " HTTP/1.1\r\nHost: " + o.url.host_header() + "\r\n";
+    std::string request =
+        o.method + " " + o.url.target + " HTTP/1.1\r\nHost: " + o.url.host_header() + "\r\n";
     for (const auto &header : o.headers)
         request += header + "\r\n";
     bool needs_length = o.body_size > 0 || o.method == "POST" || o.method == "PUT" || o.method == "PATCH";

@@ -106,9 +106,10 @@ ResponseParser::Step ResponseParser::feed(const char *data, std::size_t size, bo
         std::size_t digits = 0;
         for (const char *p = data; p < eol; ++p, ++digits) {
             char c = *p;
-            int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                                 : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                                        : -1;
+            int v = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
             if (v < 0)
                 break; // chunk extensions or the CR
             if (digits >= 15)

@@ -18,7 +18,7 @@ struct Stats {
     Histogram uncorrected; // answer time - the time it was actually sent (ns)
     Histogram sender_lag;  // send time - when it was due and the connection could take it (ns)
 
-    std::uint64_t requests = 0;  // answered, due inside the measured window
+    std::uint64_t requests = 0;   // answered, due inside the measured window
     std::uint64_t sent = 0;       // due inside the window and sent
     std::uint64_t unsent = 0;     // due inside the window, never sent (the connection fell behind)
     std::uint64_t unanswered = 0; // sent, still unanswered when the run stopped

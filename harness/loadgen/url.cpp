@@ -16,7 +16,7 @@ std::optional<Url> parse_url(const std::string &text, std::string &error)
     const std::string scheme = "http://";
     if (text.compare(0, scheme.size(), scheme) != 0) {
         error = text.compare(0, 8, "https://") == 0 ? "https is not supported (plain http:// only)"
-                                                     : "the URL must start with http://";
+                                                    : "the URL must start with http://";
         return std::nullopt;
     }
     Url url;

@@ -8,7 +8,7 @@ namespace lg
 {
 
 struct Url {
-    std::string host;   // without the brackets of an IPv6 literal
+    std::string host; // without the brackets of an IPv6 literal
     unsigned port = 80;
     std::string target; // path and query, "/" at least
     std::string host_header() const;

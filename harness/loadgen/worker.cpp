@@ -22,8 +22,7 @@ void Worker::connect_all()
 {
     for (auto &c : connections_)
         c->connect();
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::nanoseconds(plan_.timeout_ns());
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(plan_.timeout_ns());
     auto all_settled = [&] {
         return std::all_of(connections_.begin(), connections_.end(), [](auto &c) { return c->settled(); });
     };

@@ -81,9 +81,10 @@ TEST(ResponseParser, ConnectionCloseAndHttp10EndKeepAlive)
 
 TEST(ResponseParser, HeadAnswersAndNoContentHaveNoBody)
 {
-    EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 4096, true)
-                  .statuses,
-              (std::vector<int>{200, 204}));
+    EXPECT_EQ(
+        parse("HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 4096, true)
+            .statuses,
+        (std::vector<int>{200, 204}));
 }
 
 TEST(ResponseParser, InterimContinueIsSkipped)
