@@ -154,6 +154,15 @@ def test_post_bodies_arrive_whole_and_come_back():
     assert data["bytes_read"] >= 3000 * data["requests"]  # the echoed bodies were read through
 
 
+def test_head_answers_are_read_without_a_body():
+    # The answers say Content-Length: 14 and carry no body: waiting for one would stall.
+    with counting_server() as server:
+        data = loadgen_json("-m", "HEAD", "--pipeline", 4, "-c", 2, "-d", "500ms", server.url())
+    assert server.counts["methods"] == {"HEAD": server.counts["requests"]}
+    assert data["requests"] == server.counts["requests"] > 0
+    assert data["errors_total"] == 0 and data["status"]["2xx"] == data["requests"]
+
+
 def test_a_server_that_closes_every_connection_costs_reconnects_not_errors():
     with counting_server("--close-each") as server:
         data = loadgen_json("--rate", 200, "-c", 2, "-d", "1s", server.url())
