@@ -30,6 +30,8 @@ const char kUsage[] =
     "  -p, --pipeline N      requests in flight per connection (default 1)\n"
     "      --poisson         exponential gaps between requests (default: evenly spaced)\n"
     "      --seed N          seed of the Poisson schedule (default 1)\n"
+    "      --busy-poll       threads spin instead of sleeping between events: the sender is\n"
+    "                        on time to a few us, at the cost of one full CPU per thread\n"
     "  -h, --help            this text\n"
     "\n"
     "Exit status: 0 done (see the JSON for errors), 1 cannot connect or run, 2 bad usage.\n";
@@ -163,6 +165,8 @@ Options parse_options(int argc, char **argv)
             o.pipeline = parse_count("--pipeline", next(), 1, 1024);
         } else if (flag(nullptr, "--poisson")) {
             o.poisson = true;
+        } else if (flag(nullptr, "--busy-poll")) {
+            o.busy_poll = true;
         } else if (flag(nullptr, "--seed")) {
             o.seed = parse_count("--seed", next(), 0, 4294967295u);
         } else if (arg.size() > 1 && arg[0] == '-') {

@@ -29,6 +29,7 @@ struct Options {
     std::uint64_t body_size = 0;
     unsigned pipeline = 1; // requests in flight per connection
     bool poisson = false;
+    bool busy_poll = false; // threads never sleep: the least lag, one full CPU each
     std::uint64_t seed = 1;
     std::vector<std::string> headers; // "Name: value"
     bool help = false;

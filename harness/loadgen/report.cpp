@@ -189,6 +189,7 @@ std::string to_json(const RunResult &run)
     j.key("schedule");
     o.open_loop() ? j.value(std::string(o.poisson ? "poisson" : "even")) : j.null();
     j.key("seed").value(o.seed);
+    j.key("busy_poll").value(o.busy_poll);
     j.key("duration_s").value(o.duration_s);
     j.key("warmup_s").value(o.warmup_s);
     j.key("timeout_s").value(o.timeout_s);

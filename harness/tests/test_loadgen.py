@@ -211,6 +211,14 @@ def test_poisson_schedule_sends_the_seeded_number_of_requests():
     assert runs[0]["settings"]["schedule"] == "poisson"
 
 
+def test_busy_poll_follows_the_same_schedule():
+    with counting_server() as server:
+        data = loadgen_json("--busy-poll", "--rate", 400, "-c", 2, "-d", "1s", server.url())
+    assert data["settings"]["busy_poll"] is True
+    assert data["sent"] + data["unsent"] == 400
+    assert server.counts["requests"] == data["sent"] and data["errors_total"] == 0
+
+
 def test_warmup_is_left_out_of_the_figures():
     with counting_server() as server:
         data = loadgen_json("--rate", 400, "-c", 2, "-w", "500ms", "-d", "1s", server.url())
@@ -275,7 +283,7 @@ def test_help_names_every_option():
     proc, _ = loadgen("--help")
     assert proc.returncode == 0
     for option in ("--rate", "--connections", "--threads", "--duration", "--warmup", "--method",
-                   "--body-size", "--pipeline", "--poisson", "--timeout"):
+                   "--body-size", "--pipeline", "--poisson", "--timeout", "--busy-poll"):
         assert option in proc.stdout
 
 
