@@ -260,7 +260,12 @@ std::string summary_line(const RunResult &run)
                   us(s.corrected.percentile(99)), us(s.uncorrected.percentile(99)),
                   static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.non_2xx()),
                   static_cast<unsigned long long>(s.error_total()));
-    return buf;
+    std::string line = buf;
+    if (o.open_loop()) {
+        std::snprintf(buf, sizeof buf, "; sender lag p99 %.1f us", us(s.sender_lag.percentile(99)));
+        line += buf;
+    }
+    return line;
 }
 
 } // namespace lg
