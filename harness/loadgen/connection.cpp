@@ -217,9 +217,9 @@ bool Connection::answered(std::int64_t now)
     InFlight request = ring_[head_];
     head_ = (head_ + 1) % ring_.size();
     --count_;
+    stats_.answered_in_window += plan_.measured(now) ? 1 : 0;
     if (plan_.measured(request.due)) {
         ++stats_.requests;
-        stats_.last_answer_ns = now;
         stats_.corrected.record(now - request.due);
         stats_.uncorrected.record(now - request.sent);
         int status = parser_.status();

@@ -1,6 +1,5 @@
 #include "report.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -139,16 +138,9 @@ void histogram(Json &j, const Histogram &h, bool with_spectrum)
 
 } // namespace
 
-double answered_over_s(const RunResult &run)
-{
-    double last = static_cast<double>(run.stats.last_answer_ns - run.plan.measure_ns) / 1e9;
-    return run.stats.requests ? std::max(run.duration_s, last) : run.duration_s;
-}
-
 double achieved_rps(const RunResult &run)
 {
-    double seconds = answered_over_s(run);
-    return seconds > 0 ? static_cast<double>(run.stats.requests) / seconds : 0.0;
+    return run.duration_s > 0 ? static_cast<double>(run.stats.answered_in_window) / run.duration_s : 0.0;
 }
 
 double scheduled_rps(const RunResult &run)
@@ -202,7 +194,7 @@ std::string to_json(const RunResult &run)
     j.key("scheduled_rps");
     o.open_loop() ? j.value(scheduled_rps(run)) : j.null();
     j.key("achieved_rps").value(achieved_rps(run));
-    j.key("answered_over_s").value(answered_over_s(run), 6);
+    j.key("answered_in_window").value(run.stats.answered_in_window);
     j.key("saturated");
     o.open_loop() ? j.value(saturated(run)) : j.null();
     j.key("requests").value(s.requests);

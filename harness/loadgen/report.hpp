@@ -23,11 +23,12 @@ struct RunResult {
 std::string to_json(const RunResult &run);
 std::string summary_line(const RunResult &run); // one line for stderr
 
-// Answers to the requests due in the window, per second from the window's start to
-// the end of the window or the last answer, whichever is later: a server that falls
-// behind and catches up during the grace does not look as if it kept up.
+// The server's throughput: answers that arrived inside the window (whenever their
+// requests were due) per second of it. A server that falls behind and catches up in
+// the grace does not look as if it kept up. Without a warmup, the answers still in
+// flight when the window ends are missing (latency / duration of the figure); with a
+// warmup longer than the latency, the warmup's answers make up for them.
 double achieved_rps(const RunResult &run);
-double answered_over_s(const RunResult &run); // the seconds achieved_rps divides by
 // What the schedule asked for: sent + unsent over the window (the rate itself when
 // evenly spaced; a Poisson plan's own count otherwise).
 double scheduled_rps(const RunResult &run);

@@ -1,7 +1,5 @@
 #include "stats.hpp"
 
-#include <algorithm>
-
 namespace lg
 {
 
@@ -41,7 +39,7 @@ void Stats::merge(const Stats &other)
         status_classes[i] += other.status_classes[i];
     for (std::size_t i = 0; i < errors.size(); ++i)
         errors[i] += other.errors[i];
-    last_answer_ns = std::max(last_answer_ns, other.last_answer_ns);
+    answered_in_window += other.answered_in_window;
     connections_opened += other.connections_opened;
     bytes_read += other.bytes_read;
     bytes_written += other.bytes_written;

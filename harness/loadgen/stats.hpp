@@ -24,7 +24,7 @@ struct Stats {
     std::uint64_t unanswered = 0; // sent, still unanswered when the run stopped
     std::array<std::uint64_t, 6> status_classes{}; // [1] = 1xx ... [5] = 5xx, [0] other
     std::array<std::uint64_t, error_kinds> errors{};
-    std::int64_t last_answer_ns = 0; // steady clock: when the last measured answer arrived
+    std::uint64_t answered_in_window = 0; // answers that arrived inside the window, whenever due
     std::uint64_t connections_opened = 0;
     std::uint64_t bytes_read = 0;
     std::uint64_t bytes_written = 0;
