@@ -54,6 +54,8 @@ td.bound { background: #fff7e0; }
 td.invalid, .worse { color: var(--bad); font-weight: 600; }
 .better { color: var(--good); font-weight: 600; }
 .noise { color: var(--muted); }
+td.better, td.worse, td.noise { white-space: nowrap; }
+table#comparison { font-size: .8rem; }
 table.kv td:first-child { font-family: ui-monospace, monospace; white-space: nowrap; }
 figure { margin: 1.2rem 0 1.8rem; }
 figure svg { display: block; width: 100%; height: auto; }
@@ -91,7 +93,7 @@ def _slug(text: str) -> str:
 
 def _cell(text: str) -> str:
     classes = []
-    if re.match(r"^[\d.,]+[kMG]?\b", text) or text in ("–", "invalid"):
+    if re.match(r"^[\d.,]+[kMG]?(?![A-Za-z])", text) or text in ("–", "invalid"):
         classes.append("num")
     if report.CLIENT_BOUND_MARK in text:
         classes.append("bound")
@@ -164,6 +166,9 @@ def _figures(svgs: list[Path]) -> list[str]:
 
 
 def _link(target: Path, page_dir: Path, text: str) -> str:
+    """A relative link to a stored file; no dead link when the file is not there."""
+    if not Path(target).is_file():
+        return f"{e(text)} (not stored)"
     href = os.path.relpath(target, page_dir)
     return f'<a href="{e(href)}">{e(text)}</a>'
 
@@ -328,7 +333,7 @@ def comparison_page(c: compare.Comparison, fail_above: float | None = None) -> s
 
     body.append("<h2>Figures</h2>")
     if c.rows:
-        head = "".join(f"<th>{e(h)}</th>" for h in compare.TABLE_HEADER)
+        head = "".join(f"<th>{e(h or 'significance')}</th>" for h in compare.TABLE_HEADER)
         rows = []
         for row, cells in zip(c.rows, compare.table_rows(c)):
             if row.invalid_in:

@@ -5,8 +5,8 @@ Chromium is driven through the DevTools protocol over a pipe (--remote-debugging
 messages separated by NUL bytes on fds 3 and 4), so no port, no websocket and no third-party
 client are needed. Every wait has a deadline; the browser is killed on the way out.
 
-    /usr/bin/python3 -m harness.tests.browser PAGE.html SCREENSHOT.png   (what the README's
-    screenshot is made with)
+    /usr/bin/python3 -m harness.tests.browser PAGE.html SCREENSHOT.png [HEIGHT]
+    (what the README's screenshot is made with; HEIGHT: only the top of the page, in pixels)
 """
 
 from __future__ import annotations
@@ -139,9 +139,11 @@ def _console_lines(events: list[dict]) -> list[str]:
 
 
 def view_page(page: Path, screenshot: Path | None = None, width: int = 1366,
-              height: int = 900, media: str = "screen", timeout: float = 60) -> PageView:
+              height: int = 900, media: str = "screen", shot_height: int | None = None,
+              timeout: float = 60) -> PageView:
     """Load page (a local file) in headless Chromium and measure it as laid out for media
-    ("screen" or "print"); raise BrowserError if the browser is missing or does not answer in
+    ("screen" or "print"), with a screenshot of the whole page (or of its top shot_height
+    pixels); raise BrowserError if the browser is missing or does not answer in
     time."""
     chromium = find_chromium()
     if not chromium:
@@ -170,7 +172,8 @@ def view_page(page: Path, screenshot: Path | None = None, width: int = 1366,
         os.close(ans_w)
         pipe = _Pipe(proc, cmd_w, ans_r)
         try:
-            return _drive(pipe, Path(page).resolve(), screenshot, width, height, media, timeout)
+            return _drive(pipe, Path(page).resolve(), screenshot, width, height, media,
+                          shot_height, timeout)
         finally:
             for fd in (cmd_w, ans_r):
                 os.close(fd)
@@ -181,7 +184,8 @@ def view_page(page: Path, screenshot: Path | None = None, width: int = 1366,
             proc.wait(timeout=10)
 
 
-def _drive(pipe: _Pipe, page: Path, screenshot, width, height, media, timeout) -> PageView:
+def _drive(pipe: _Pipe, page: Path, screenshot, width, height, media, shot_height,
+           timeout) -> PageView:
     targets = pipe.call("Target.getTargets", timeout=timeout)["targetInfos"]
     target = next((t["targetId"] for t in targets if t["type"] == "page"), None)
     if target is None:
@@ -204,7 +208,8 @@ def _drive(pipe: _Pipe, page: Path, screenshot, width, height, media, timeout) -
     if screenshot:
         data = pipe.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport":
                          True, "clip": {"x": 0, "y": 0, "width": width, "height":
-                                        seen["pageHeight"], "scale": 1}},
+                                        min(seen["pageHeight"], shot_height or 1 << 30),
+                                        "scale": 1}},
                          session=session, timeout=timeout)["data"]
         shot = Path(screenshot)
         shot.write_bytes(base64.b64decode(data))
@@ -215,10 +220,12 @@ def _drive(pipe: _Pipe, page: Path, screenshot, width, height, media, timeout) -
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(__doc__.strip().splitlines()[-2], file=sys.stderr)
+    if len(argv) not in (2, 3) or (len(argv) == 3 and not argv[2].isdigit()):
+        print("usage: python3 -m harness.tests.browser PAGE.html SCREENSHOT.png [HEIGHT]",
+              file=sys.stderr)
         return 2
-    view = view_page(Path(argv[0]), Path(argv[1]))
+    view = view_page(Path(argv[0]), Path(argv[1]),
+                     shot_height=int(argv[2]) if len(argv) == 3 else None)
     for line in view.console:
         print(line)
     print(f"{len(view.plots)} plots, {len(view.tables)} tables; screenshot {view.screenshot}")
