@@ -291,7 +291,11 @@ def cmd_compare(args) -> int:
     for line in compare.render_text(comparison):
         print(line)
     if args.html:
-        print(f"page: {page.write_comparison_page(comparison, args.html, args.fail_above)}")
+        try:
+            path = page.write_comparison_page(comparison, args.html, args.fail_above)
+        except OSError as e:
+            raise UsageError(f"--html {args.html}: cannot write it ({e.strerror})") from None
+        print(f"page: {path}")
     if args.fail_above is None:
         return 0
     if comparison.machine:

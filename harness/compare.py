@@ -17,7 +17,7 @@ UNKNOWN = "unknown"
 # What identifies the hardware: when one of these differs, a ratio compares machines.
 MACHINE_KEYS = ("cpu_model", "cpu_count", "arch", "memory_mib")
 # Recorded but not a property of the run's conditions (or always different).
-IGNORED = {"machine": {"hostname", "loadavg_at_start", "loadavg_at_end", "system"},
+IGNORED = {"machine": {"loadavg_at_start", "loadavg_at_end", "system"},
            "settings": {"build_dir", "servers_dir"},
            "git": {"branch"}}
 # Manifest fields that change what is measured (title and description do not).
@@ -85,8 +85,10 @@ class Comparison:
     machine: list[Difference]  # hardware differences: non-empty means a loud warning
     differences: list[Difference]  # every other difference that can move a figure
     rows: list[Row]
-    only_a: list[str]
+    only_a: list[str]  # variants measured in one run only
     only_b: list[str]
+    cases_only_a: list[str] = dataclasses.field(default_factory=list)  # of shared variants
+    cases_only_b: list[str] = dataclasses.field(default_factory=list)
 
     def regressions(self, pct: float) -> list[tuple[Row, Change]]:
         """Significant changes for the worse by more than pct percent, on either figure."""
@@ -206,8 +208,13 @@ def compare(a: dict, b: dict) -> Comparison:
             row.cpu = _change("server µs/req", ra, rb, ("server", "us_per_request"), False)
         rows.append(row)
     names_a, names_b = {k[0] for k in ca}, {k[0] for k in cb}
+    shared = names_a & names_b
+
+    def only(x, y):
+        return [" ".join(k) for k in x if k[0] in shared and k not in y]
     return Comparison(a, b, machine_differences(a, b), differences(a, b), rows,
-                      sorted(names_a - names_b), sorted(names_b - names_a))
+                      sorted(names_a - names_b), sorted(names_b - names_a),
+                      only(ca, cb), only(cb, ca))
 
 
 # ---------------------------------------------------------------- text
@@ -218,9 +225,9 @@ def run_line(tag: str, run: dict) -> str:
     commit = (git.get("commit") or UNKNOWN)[:10]
     dirty = {True: " (dirty)", False: "", None: " (dirty: unknown)"}[git.get("dirty")]
     load = m.get("loadavg_at_start")
-    return (f"{tag} {run['stamp']}: commit {commit}{dirty}; {m.get('cpu_model', UNKNOWN)}, "
-            f"{m.get('cpu_count', UNKNOWN)} CPUs; load average at start "
-            f"{f'{load[0]:.2f}' if load else UNKNOWN}; status {run.get('status', UNKNOWN)}")
+    return (f"{tag} {run['stamp']}: commit {commit}{dirty}; {m.get('cpu_model') or UNKNOWN}, "
+            f"{m.get('cpu_count') or UNKNOWN} CPUs; load average at start "
+            f"{f'{load[0]:.2f}' if load else UNKNOWN}; status {run.get('status') or UNKNOWN}")
 
 
 def machine_warning(c: Comparison) -> list[str]:
@@ -312,6 +319,10 @@ def render_text(c: Comparison) -> list[str]:
         lines.append(f"only in [a]: {', '.join(c.only_a)}")
     if c.only_b:
         lines.append(f"only in [b]: {', '.join(c.only_b)}")
+    if c.cases_only_a:
+        lines.append(f"cases only in [a]: {', '.join(c.cases_only_a)}")
+    if c.cases_only_b:
+        lines.append(f"cases only in [b]: {', '.join(c.cases_only_b)}")
     return lines
 
 

@@ -135,6 +135,8 @@ def inline_svg(path: Path, label: str) -> str:
     """An SVG file as an <svg> element for an HTML page: no prolog or metadata, ids prefixed so
     that several plots on one page never share one, and sized by the page (viewBox kept)."""
     text = Path(path).read_text()
+    if "<svg" not in text:
+        return f"<p>{e(Path(path).name)} is not an SVG file: run the plot step again.</p>"
     text = text[text.index("<svg"):]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
     prefix = _slug(Path(path).stem)
@@ -349,9 +351,10 @@ def comparison_page(c: compare.Comparison, fail_above: float | None = None) -> s
         body.append(f'<p class="note">{e(compare.method_note())}</p>')
     else:
         body.append("<p>Nothing to compare: the runs share no variant and scenario.</p>")
-    for side, names in (("[a]", c.only_a), ("[b]", c.only_b)):
+    for what, side, names in (("Variants", "[a]", c.only_a), ("Variants", "[b]", c.only_b),
+                              ("Cases", "[a]", c.cases_only_a), ("Cases", "[b]", c.cases_only_b)):
         if names:
-            body.append(f"<p>Only in {side}: {e(', '.join(names))}</p>")
+            body.append(f"<p>{what} only in {side}: {e(', '.join(names))}</p>")
     if fail_above is not None:
         worse = c.regressions(fail_above)
         body.append(f"<h2>Significant regressions above {fail_above:g}%</h2>")

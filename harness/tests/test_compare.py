@@ -181,3 +181,20 @@ def test_verdict_words():
     assert change(5, 5).words == "same"
     assert change(10, 5, False).words == "2.00x less CPU"
     assert change(10, 5).worse_pct == 50 and change(10, 15, False).worse_pct == 50
+
+
+def test_cases_measured_in_one_run_only_are_named(tmp_path):
+    a = results.load_run(make_stored_run(tmp_path / "a", {"cpp": 1.0}))
+    b_dir = make_stored_run(tmp_path / "b", {"cpp": 1.0})
+
+    def drop(d):
+        d["measurements"] = [m for m in d["measurements"] if m["case"] != "c=64"]
+    edit_run(b_dir, drop)
+    lines = compare.compare_runs(a, results.load_run(b_dir))
+    assert "cases only in [a]: cpp keepalive c=64" in lines
+
+
+def test_html_to_an_unwritable_place_says_so(tmp_path):
+    a = make_stored_run(tmp_path, {"cpp": 1.0})
+    proc = run_cli("compare", a.name, a.name, "--html", tmp_path, "--results-dir", tmp_path)
+    assert proc.returncode == 2 and f"--html {tmp_path}: cannot write it" in proc.stderr
