@@ -284,10 +284,11 @@ def run_page(run: dict, page_dir: Path, svgs: list[Path]) -> str:
                   ("status", run.get("status"))]), "</section>"]
 
     run_dir = Path(run["_dir"])
+    stored = _link(run_dir / results.RESULTS_FILE, page_dir, "results.json")
+    table = _link(run_dir / results.TABLE_FILE, page_dir, "table.md")
     body += ['<section id="raw">', "<h2>Raw tool output</h2>",
-             f"<p>Everything above is drawn from {_link(run_dir / results.RESULTS_FILE, page_dir, 'results.json')}"
-             f" ({_link(run_dir / results.TABLE_FILE, page_dir, 'table.md')}); what wrk and ab "
-             "printed, and each server's output, per variant:</p>"]
+             f"<p>Everything above is drawn from {stored} ({table}); what wrk and ab printed, "
+             "and each server's output, per variant:</p>"]
     body += _raw_links(run, page_dir) + ["</section>"]
     return _document(f"Benchmark run {run['stamp']}", body)
 
@@ -364,7 +365,8 @@ def comparison_page(c: compare.Comparison, fail_above: float | None = None) -> s
     return _document(f"Comparison {a['stamp']} → {b['stamp']}", body)
 
 
-def write_comparison_page(c: compare.Comparison, path: Path, fail_above: float | None = None) -> Path:
+def write_comparison_page(c: compare.Comparison, path: Path,
+                          fail_above: float | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(comparison_page(c, fail_above))

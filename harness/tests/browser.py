@@ -35,7 +35,8 @@ PROBE = """JSON.stringify({
     rows: t.tBodies.length ? t.tBodies[0].rows.length : 0,
     width: t.getBoundingClientRect().width})),
   headings: [...document.querySelectorAll('h2')].map(h => h.textContent),
-  hidden: [...document.querySelectorAll('nav, details')].filter(n => n.offsetParent === null).length,
+  hidden: [...document.querySelectorAll('nav, details')]
+    .filter(n => n.offsetParent === null).length,
   scripts: document.scripts.length,
   links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
   pageWidth: document.documentElement.scrollWidth,
@@ -123,12 +124,15 @@ def _console_lines(events: list[dict]) -> list[str]:
     out = []
     for ev in events:
         method, p = ev.get("method"), ev.get("params", {})
-        if method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "warning", "assert"):
-            text = " ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", []))
+        if method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "warning",
+                                                                       "assert"):
+            text = " ".join(str(a.get("value", a.get("description", "")))
+                            for a in p.get("args", []))
             out.append(f"console.{p['type']}: {text}")
         elif method == "Runtime.exceptionThrown":
             d = p.get("exceptionDetails", {})
-            out.append(f"exception: {d.get('text')} {(d.get('exception') or {}).get('description', '')}")
+            thrown = (d.get("exception") or {}).get("description", "")
+            out.append(f"exception: {d.get('text')} {thrown}")
         elif method == "Log.entryAdded" and p.get("entry", {}).get("level") in ("error", "warning"):
             entry = p["entry"]
             out.append(f"log {entry['level']} ({entry.get('source')}): {entry.get('text')} "
