@@ -132,14 +132,18 @@ def _value(v) -> str:
 
 
 def inline_svg(path: Path, label: str) -> str:
-    """An SVG file as an <svg> element for an HTML page: no prolog or metadata, ids prefixed so
-    that several plots on one page never share one, and sized by the page (viewBox kept)."""
+    """An SVG file as an <svg> element for an HTML page (see svg_element)."""
     text = Path(path).read_text()
     if "<svg" not in text:
         return f"<p>{e(Path(path).name)} is not an SVG file: run the plot step again.</p>"
+    return svg_element(text, _slug(Path(path).stem), label)
+
+
+def svg_element(text: str, prefix: str, label: str) -> str:
+    """SVG text made fit for inlining: no prolog or metadata, ids prefixed so that several plots
+    on one page never share one, and sized by the page (viewBox kept)."""
     text = text[text.index("<svg"):]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
-    prefix = _slug(Path(path).stem)
     text = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', text)
     text = re.sub(r'(\b(?:xlink:)?href)="#([^"]+)"', rf'\1="#{prefix}-\2"', text)
     text = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", text)
@@ -336,6 +340,14 @@ def comparison_page(c: compare.Comparison, fail_above: float | None = None) -> s
 
     body.append("<h2>Figures</h2>")
     if c.rows:
+        from harness.compare_plot import significant_changes_svg
+
+        chart = significant_changes_svg(c)
+        label = "Significant changes between the runs"
+        body.append(f'<figure id="plot-changes">{svg_element(chart, "changes", label)}'
+                    f"<figcaption>{e(label)}, in percent of [a]; the table below has every "
+                    "case.</figcaption></figure>" if chart else
+                    "<p>No change is significant: nothing to draw.</p>")
         head = "".join(f"<th>{e(h or 'significance')}</th>" for h in compare.TABLE_HEADER)
         rows = []
         for row, cells in zip(c.rows, compare.table_rows(c)):

@@ -133,6 +133,8 @@ def test_comparison_page_in_a_browser(tmp_path):
     assert f"page: {out}" in proc.stdout
     view = view_page(out, tmp_path / "compare.png")
     assert view.console == [] and view.requests == [out.resolve().as_uri()]
+    (chart,) = view.plots  # the significant changes: nginx's req/s
+    assert chart["id"] == "plot-changes" and chart["width"] > 100 and chart["height"] > 100
     text = out.read_text()
     assert "the two runs were made on different machines" in text
     assert "machine cpu_model: [a] AMD EPYC, [b] Intel Xeon" in text
