@@ -18,6 +18,7 @@ UNKNOWN = "unknown"
 MACHINE_KEYS = ("cpu_model", "cpu_count", "arch", "memory_mib")
 # Recorded but not a property of the run's conditions (or always different).
 IGNORED = {"machine": {"loadavg_at_start", "loadavg_at_end", "system"},
+           "tools": {"kernel"},  # the same as machine.kernel
            "settings": {"build_dir", "servers_dir"},
            "git": {"branch"}}
 # Manifest fields that change what is measured (title and description do not).
@@ -151,7 +152,13 @@ def differences(a: dict, b: dict) -> list[Difference]:
     """Everything recorded that differs and can move a figure, hardware aside."""
     out = _section_diffs("machine", a.get("machine"), b.get("machine"),
                          set(MACHINE_KEYS) | IGNORED["machine"])
-    out += _section_diffs("tool", a.get("tools"), b.get("tools"))
+    # A tool recorded in one run only belongs to variants the other did not run: not a difference.
+    ta, tb = {}, {}
+    _flat("", a.get("tools") or {}, ta)
+    _flat("", b.get("tools") or {}, tb)
+    shared = set(ta) & set(tb)
+    out += _section_diffs("tool", {k: v for k, v in ta.items() if k in shared},
+                          {k: v for k, v in tb.items() if k in shared}, IGNORED["tools"])
     out += _section_diffs("setting", a.get("settings"), b.get("settings"), IGNORED["settings"])
     git_a, git_b = dict(a.get("git") or {}), dict(b.get("git") or {})
     for g in (git_a, git_b):  # the changed paths matter only in a dirty tree
@@ -230,6 +237,18 @@ def run_line(tag: str, run: dict) -> str:
             f"{f'{load[0]:.2f}' if load else UNKNOWN}; status {run.get('status') or UNKNOWN}")
 
 
+def busy_notes(c: Comparison) -> list[str]:
+    """A run that started with the machine already busy: its figures carry that load."""
+    out = []
+    for tag, run in (("[a]", c.a), ("[b]", c.b)):
+        m = run.get("machine") or {}
+        load, cpus = m.get("loadavg_at_start"), m.get("cpu_count")
+        if load and cpus and load[0] >= cpus:
+            out.append(f"note: {tag} started with a load average of {load[0]:.2f} on {cpus} "
+                       "CPUs: other work was running, and its figures carry that load")
+    return out
+
+
 def machine_warning(c: Comparison) -> list[str]:
     if not c.machine:
         return []
@@ -297,6 +316,8 @@ def render_text(c: Comparison) -> list[str]:
     lines += machine_warning(c)
     if c.machine:
         lines.append("")
+    notes = busy_notes(c)
+    lines += notes + ([""] if notes else [])
     if c.differences:
         lines.append("What else differs between the runs (each can move a figure):")
         width = max(len(d.what) for d in c.differences)

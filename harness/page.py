@@ -329,6 +329,7 @@ def comparison_page(c: compare.Comparison, fail_above: float | None = None) -> s
                  "one machine to compare the software.<ul>"]
         body += [f"<li>{e(d.what)}: [a] {e(d.a)}, [b] {e(d.b)}</li>" for d in c.machine]
         body.append("</ul></div>")
+    body += [f'<p class="note">{e(n)}</p>' for n in compare.busy_notes(c)]
     body.append("<h2>What else differs</h2>")
     if c.differences:
         body.append(table_html(["what", "[a]", "[b]"], [[d.what, d.a, d.b]

@@ -58,6 +58,8 @@ def test_different_machines_warn_loudly_and_list_what_differs(tmp_path):
         d["settings"]["duration"] = 5
         d["git"].update(commit="fedcba9876543210", dirty=True, changed=["harness/load.py"])
         d["variants"]["nginx"]["run"]["command"].append("-g daemon off;")
+        del d["tools"]["uwsgi"]  # [b] did not run uwsgi: not a difference
+        d["machine"]["loadavg_at_start"] = [2.5, 2.0, 1.0]
     edit_run(b, other_machine)
     edit_run(b, scale("cpp-beast", rps=3.12))
 
@@ -73,8 +75,11 @@ def test_different_machines_warn_loudly_and_list_what_differs(tmp_path):
     assert "[b] fedcba9876543210" in diffs["git commit"] and "[b] yes" in diffs["git dirty"]
     assert "harness/load.py" in diffs["git changed"]
     assert "daemon off" in diffs["variant nginx manifest run.command"]
-    # what was the same is not listed as a difference
+    # what was the same is not listed as a difference, nor a tool only one run used
     assert "tool python" not in diffs and "setting repeats" not in diffs
+    assert "tool uwsgi" not in diffs and "tool kernel" not in diffs
+    assert ("note: [b] started with a load average of 2.50 on 2 CPUs: other work was running"
+            in proc.stdout) and "note: [a]" not in proc.stdout
     assert "Not recorded, so not compared: CPU frequency scaling" in proc.stdout
     (row,) = rows_of(out, "cpp-beast keepalive c=10")
     assert "3.12x faster" in row
