@@ -72,7 +72,9 @@ code { font-size: .9em; }
   h2 { break-after: avoid; }
   figure, table { break-inside: avoid; }
   .scroll { overflow: visible; }
-  table { font-size: 8.5pt; }
+  table { font-size: 7pt; }
+  th, td { padding: .1rem .25rem; }
+  td.num, td:first-child { white-space: normal; }  /* wide tables wrap rather than clip */
   a { color: inherit; text-decoration: none; }
 }
 """
@@ -197,7 +199,7 @@ def _verify_rows(run: dict) -> list[list[str]]:
                          for v in rec.get("verify") or [] for c in v["checks"]
                          if c.get("ok") is False})
         checked = bool(rec.get("verify"))
-        rows.append([name, rec.get("status", "unknown"),
+        rows.append([name, rec.get("title") or "–", rec.get("status", "unknown"),
                      "; ".join(failed) if failed else ("all passed" if checked else "not run"),
                      "; ".join(rec.get("warnings") or []) or "–"])
     return rows
@@ -229,7 +231,7 @@ def run_page(run: dict, page_dir: Path, svgs: list[Path]) -> str:
     tables = report.tables(run)
     sections = [(_slug(t.title), t.title) for t in tables]
     sections += [("plots", "Plots"), ("problems", "Client-bound and invalid"),
-                 ("verify", "Verification"), ("machine", "Machine, tools, settings"),
+                 ("verify", "Variants"), ("machine", "Machine, tools, settings"),
                  ("raw", "Raw tool output")]
     body = [f"<h1>Benchmark run {e(run['stamp'])}</h1>",
             f'<p class="lead">{e(report.machine_line(run))}.<br>Server pinned: '
@@ -265,8 +267,9 @@ def run_page(run: dict, page_dir: Path, svgs: list[Path]) -> str:
                     if items else "<p>None.</p>")
     body.append("</section>")
 
-    body += ['<section id="verify">', "<h2>Verification</h2>",
-             table_html(["Variant", "Status", "Checks", "Warnings"], _verify_rows(run)),
+    body += ['<section id="verify">', "<h2>Variants</h2>",
+             table_html(["Variant", "Title", "Status", "Verification", "Warnings"],
+                        _verify_rows(run)),
              '<p class="note">Every variant must answer the same bytes (servers/README.md); each '
              "round verifies before it loads.</p></section>"]
 

@@ -87,10 +87,12 @@ def check_page(path: Path, run: dict, shot: Path) -> None:
         if not href.startswith("#"):
             assert (path.parent / href).is_file(), href
     assert shot.stat().st_size > 10000
-    # in print the navigation and the raw-output lists go; the plots stay
-    printed = view_page(path, media="print")
+    # in print (A4's width at 96 dpi, less margins) the navigation and the raw-output lists
+    # go; the plots stay, and every table fits the page's width
+    printed = view_page(path, media="print", width=718)
     assert printed.console == [] and printed.hidden >= 1
     assert all(p["width"] > 100 and p["height"] > 100 for p in printed.plots)
+    assert all(t["width"] <= 718 for t in printed.tables), printed.tables
 
 
 @needs_browser
