@@ -58,7 +58,7 @@ def find_chromium() -> str | None:
 
 @dataclasses.dataclass
 class PageView:
-    console: list[str]  # console errors and warnings, uncaught exceptions, log errors
+    console: list[str]  # console errors, uncaught exceptions, log errors, failed loads
     requests: list[str]  # every URL the page loaded
     plots: list[dict]  # {id, width, height} of each top-level svg or img
     tables: list[dict]  # {section, title, rows, width}
@@ -124,8 +124,7 @@ def _console_lines(events: list[dict]) -> list[str]:
     out = []
     for ev in events:
         method, p = ev.get("method"), ev.get("params", {})
-        if method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "warning",
-                                                                       "assert"):
+        if method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
             text = " ".join(str(a.get("value", a.get("description", "")))
                             for a in p.get("args", []))
             out.append(f"console.{p['type']}: {text}")
@@ -133,7 +132,7 @@ def _console_lines(events: list[dict]) -> list[str]:
             d = p.get("exceptionDetails", {})
             thrown = (d.get("exception") or {}).get("description", "")
             out.append(f"exception: {d.get('text')} {thrown}")
-        elif method == "Log.entryAdded" and p.get("entry", {}).get("level") in ("error", "warning"):
+        elif method == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
             entry = p["entry"]
             out.append(f"log {entry['level']} ({entry.get('source')}): {entry.get('text')} "
                        f"{entry.get('url', '')}")
