@@ -142,16 +142,23 @@ def _manifest(run: dict, name: str) -> dict:
     return json.loads(text)
 
 
+def _same_memory(a, b) -> bool:
+    # MemTotal moves by a few MiB with the kernel's own reservations: only a real change counts
+    return isinstance(a, int) and isinstance(b, int) and abs(a - b) <= 0.05 * max(a, b)
+
+
 def machine_differences(a: dict, b: dict) -> list[Difference]:
     ma, mb = a.get("machine") or {}, b.get("machine") or {}
     return [Difference(f"machine {k}", _show(ma.get(k)), _show(mb.get(k)))
-            for k in MACHINE_KEYS if _show(ma.get(k)) != _show(mb.get(k))]
+            for k in MACHINE_KEYS if _show(ma.get(k)) != _show(mb.get(k))
+            and not (k == "memory_mib" and _same_memory(ma.get(k), mb.get(k)))]
 
 
 def differences(a: dict, b: dict) -> list[Difference]:
     """Everything recorded that differs and can move a figure, hardware aside."""
+    hardware = {d.what.split(" ", 1)[1] for d in machine_differences(a, b)}
     out = _section_diffs("machine", a.get("machine"), b.get("machine"),
-                         set(MACHINE_KEYS) | IGNORED["machine"])
+                         hardware | IGNORED["machine"])
     # A tool recorded in one run only belongs to variants the other did not run: not a difference.
     ta, tb = {}, {}
     _flat("", a.get("tools") or {}, ta)

@@ -93,6 +93,21 @@ def test_same_machine_no_warning(tmp_path):
     assert WARNING not in proc.stdout
     assert "Same tools, settings, commit and variant manifests in both runs." in proc.stdout
 
+    def new_kernel(d):  # the same machine after a kernel update: MemTotal moves a little
+        d["machine"]["kernel"] = "6.18.50"
+        d["machine"]["memory_mib"] -= 40
+    edit_run(b, new_kernel)
+    proc = run_cli("compare", a.name, b.name, "--results-dir", tmp_path)
+    assert WARNING not in proc.stdout
+    assert "machine memory_mib  [a] 24105  [b] 24065" in proc.stdout
+    assert "machine kernel      [a] 6.18.44-fc-v657  [b] 6.18.50" in proc.stdout
+
+    def half_the_memory(d):
+        d["machine"]["memory_mib"] = 12000
+    edit_run(b, half_the_memory)
+    proc = run_cli("compare", a.name, b.name, "--results-dir", tmp_path)
+    assert WARNING in proc.stdout and "machine memory_mib: [a] 24105  [b] 12000" in proc.stdout
+
 
 def test_rows_within_noise_say_so(tmp_path):
     # rounds are 1% apart (make_stored_run): a 0.5% change overlaps, a 2x change does not
