@@ -1,45 +1,12 @@
 """compare: what differs between two stored runs, and which changes are beyond the noise."""
 
-import json
 import re
-import shutil
 
 from harness import compare, results
-from harness.config import ROOT
 from harness.tests.helpers import make_stored_run, run_cli
+from harness.tests.stored_runs import copy_reference, edit_run, scale
 
-REFERENCE = ROOT / "results" / "20261126T112242Z"
 WARNING = "WARNING: THE TWO RUNS WERE MADE ON DIFFERENT MACHINES"
-
-
-def edit_run(run_dir, change) -> None:
-    """Rewrite a stored run's results.json through change(data), as another run would differ."""
-    path = run_dir / results.RESULTS_FILE
-    data = json.loads(path.read_text())
-    change(data)
-    results.write_json(path, data)
-
-
-def copy_reference(dest, stamp: str):
-    """The committed reference run, copied under another stamp."""
-    run_dir = dest / stamp
-    run_dir.mkdir(parents=True)
-    shutil.copy(REFERENCE / results.RESULTS_FILE, run_dir)
-
-    def restamp(d):
-        d["stamp"] = stamp
-    edit_run(run_dir, restamp)
-    return run_dir
-
-
-def scale(variant: str, rps: float = 1.0, cpu: float = 1.0):
-    def change(d):
-        for m in d["measurements"]:
-            if m["variant"] == variant:
-                m["rps"] *= rps
-                if m.get("server"):
-                    m["server"]["us_per_request"] *= cpu
-    return change
 
 
 def rows_of(lines, label):

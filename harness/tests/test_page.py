@@ -11,7 +11,7 @@ import pytest
 from harness import page, report, results
 from harness.tests.browser import find_chromium, view_page
 from harness.tests.helpers import make_stored_run, run_cli
-from harness.tests.test_compare import REFERENCE, copy_reference, edit_run
+from harness.tests.stored_runs import REFERENCE, copy_reference, edit_run
 
 needs_browser = pytest.mark.skipif(find_chromium() is None,
                                    reason="chromium is not installed (make deps installs it)")
