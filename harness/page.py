@@ -187,7 +187,8 @@ def client_bound(run: dict) -> list[str]:
     for (name, sc, c), cr in by_case(run).items():
         bound = [r for r in cr.valid_runs if (r.get("client") or {}).get("bound")]
         if bound:
-            use = ", ".join(f"round {r['round']} {r['client']['utilisation']:.0%}" for r in bound)
+            use = ", ".join(f"round {r['round']} {r['client'].get('utilisation') or 0:.0%}"
+                            for r in bound)
             out.append(f"{name} {sc} {c}: client CPU {use}")
     return out
 
