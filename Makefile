@@ -11,6 +11,11 @@ SCENARIOS  ?=
 DURATION   ?=
 REPEATS    ?=
 RUN        ?=
+# compare knobs: make compare A=<stamp> B=<stamp> [FAIL_ABOVE=PCT] [HTML=out.html]
+A          ?=
+B          ?=
+FAIL_ABOVE ?=
+HTML       ?=
 
 # Every Debian package the project needs; `make deps` installs what is missing.
 DEB_PACKAGES := \
@@ -19,14 +24,15 @@ DEB_PACKAGES := \
   python3-pip python3-setuptools python3-wheel \
   python3-matplotlib wrk apache2-utils util-linux procps \
   golang-go python3-flask gunicorn nginx-light \
-  python3-uvicorn python3-uvloop python3-httptools uwsgi-core uwsgi-plugin-python3
+  python3-uvicorn python3-uvloop python3-httptools uwsgi-core uwsgi-plugin-python3 \
+  chromium
 
 HARNESS = cd $(CURDIR) && HB_BUILD_DIR=$(abspath $(BUILD_DIR)) HB_PYTHON=$(PYTHON) $(PYTHON) -m harness
 harness_opt = $(if $(2),$(1) $(2))
 HARNESS_OPTS = $(call harness_opt,--variants,$(VARIANTS)) $(call harness_opt,--scenarios,$(SCENARIOS)) \
   $(call harness_opt,--duration,$(DURATION)) $(call harness_opt,--repeats,$(REPEATS))
 
-.PHONY: help deps build configure test test-cpp test-python bench bench-lol micro plots report list verify sanitize clean
+.PHONY: help deps build configure test test-cpp test-python bench bench-lol micro plots report compare list verify sanitize clean
 
 help:
 	@echo "make deps       install the Debian packages the project needs (root; idempotent)"
@@ -35,13 +41,14 @@ help:
 	@echo "make bench      build, verify, load every runnable variant, report and plot"
 	@echo "make bench-lol  the reference post's table alone (ab -n 10000 -c 10)"
 	@echo "make micro      the Google Benchmark programs: the cost of one boundary crossing"
-	@echo "make plots      redraw the plots of the newest stored run (RUN=stamp for another)"
+	@echo "make plots      redraw the plots and report.html of the newest stored run (RUN=stamp)"
 	@echo "make report     print the table of the newest stored run (RUN=stamp for another)"
+	@echo "make compare    A=stamp B=stamp: what differs and what is noise [FAIL_ABOVE=PCT HTML=out.html]"
 	@echo "make list       the variants and whether each can run here"
 	@echo "make verify     check what each variant answers (VARIANTS=a,b for some)"
 	@echo "make sanitize   build and test with ASan+UBSan in $(BUILD_DIR)-asan/"
 	@echo "make clean      remove $(BUILD_DIR)/ (stored results and plots are kept)"
-	@echo "knobs: PYTHON=$(PYTHON) BUILD_DIR VARIANTS SCENARIOS DURATION REPEATS RUN JOBS CMAKE_ARGS"
+	@echo "knobs: PYTHON=$(PYTHON) BUILD_DIR VARIANTS SCENARIOS DURATION REPEATS RUN A B FAIL_ABOVE HTML JOBS CMAKE_ARGS"
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -92,6 +99,10 @@ plots:
 
 report:
 	$(HARNESS) report $(RUN)
+
+compare:
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=<stamp> B=<stamp> [FAIL_ABOVE=PCT] [HTML=out.html]"; exit 2; }
+	$(HARNESS) compare $(A) $(B) $(call harness_opt,--fail-above,$(FAIL_ABOVE)) $(call harness_opt,--html,$(abspath $(HTML)))
 
 list: build
 	$(HARNESS) list

@@ -136,6 +136,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _percent(text: str) -> float:
+    try:
+        value = float(str(text).rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
 def _settings(args) -> scenarios.Settings:
     preset = scenarios.QUICK if args.quick else scenarios.DEFAULTS
     chosen = _split_list(args.scenarios) or list(scenarios.SCENARIOS)
@@ -216,17 +226,19 @@ def cmd_run(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from harness import plot
+    from harness import page, plot
 
     code, run = _measure(args)
     if run is None:
         return code
     out_dir, paths = plot.plot_run(run, _context(args).plots_dir)
+    page_path = page.write_run_page(run, out_dir, [p for p in paths if p.suffix == ".svg"])
     _print_report(run)
     print(f"results: {Path(run['_dir']) / results.RESULTS_FILE}")
     print(f"table:   {Path(run['_dir']) / results.TABLE_FILE}")
     print(f"plots:   {out_dir}/ ({len(paths)} files: "
           f"{', '.join(sorted({p.stem for p in paths})) or 'no data to plot'})")
+    print(f"page:    {page_path}  <- open this: every table and plot of the run")
     return _outcome(run)
 
 
@@ -247,25 +259,44 @@ def cmd_report(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from harness import plot
+    from harness import page, plot
 
     run = _load(args)
     out_dir, paths = plot.plot_run(run, _context(args).plots_dir)
+    page_path = page.write_run_page(run, out_dir, [p for p in paths if p.suffix == ".svg"])
     if not paths:
         print(f"run {run['stamp']} has no valid measurement to plot", file=sys.stderr)
         return 1
-    for p in paths:
+    for p in paths + [page_path]:
         print(p)
     return 0
 
 
 def cmd_compare(args) -> int:
-    from harness import compare
+    from harness import compare, page
 
-    a, b = _load(args, "run_a"), _load(args, "run_b")
-    for line in compare.compare_runs(a, b):
+    comparison = compare.compare(_load(args, "run_a"), _load(args, "run_b"))
+    for line in compare.render_text(comparison):
         print(line)
-    return 0
+    if args.html:
+        try:
+            path = page.write_comparison_page(comparison, args.html, args.fail_above)
+        except OSError as e:
+            raise UsageError(f"--html {args.html}: cannot write it ({e.strerror})") from None
+        print(f"page: {path}")
+    if args.fail_above is None:
+        return 0
+    if comparison.machine:
+        print(f"--fail-above {args.fail_above:g}: the runs were made on different machines, so "
+              "no change can be blamed on the software; not gating (exit 2)", file=sys.stderr)
+        return 2
+    worse = comparison.regressions(args.fail_above)
+    for row, change in worse:
+        print(f"REGRESSION {row.label} {change.metric}: {change.worse_pct:.1f}% worse "
+              f"(above {args.fail_above:g}%, significant)")
+    if not worse:
+        print(f"no significant regression above {args.fail_above:g}%")
+    return 1 if worse else 0
 
 
 def cmd_micro(args) -> int:
@@ -340,6 +371,10 @@ def _add_run_arg(p) -> None:
 def _add_compare(p) -> None:
     p.add_argument("run_a", metavar="RUN_A", help="the baseline [a]: stamp or path")
     p.add_argument("run_b", metavar="RUN_B", help="the run compared with it [b]: stamp or path")
+    p.add_argument("--html", metavar="OUT", help="also write the comparison as an HTML page")
+    p.add_argument("--fail-above", type=_percent, metavar="PCT",
+                   help="exit 1 when a significant change for the worse (req/s lower or server "
+                        "µs/req higher) exceeds PCT percent; exit 2 if the machines differ")
 
 
 def _add_micro(p) -> None:
@@ -359,8 +394,10 @@ COMMANDS = {
                      "rounds; store results/<stamp>/ with table.md", _add_run_options),
     "bench": (cmd_bench, "run, then report and plot: what `make bench` does", _add_run_options),
     "report": (cmd_report, "write and print table.md of a stored run", _add_run_arg),
-    "plot": (cmd_plot, "draw the plots of a stored run into plots/<stamp>/", _add_run_arg),
-    "compare": (cmd_compare, "compare two stored runs: [a] X req/s -> [b] Y req/s", _add_compare),
+    "plot": (cmd_plot, "draw the plots and the report.html page of a stored run into "
+                      "plots/<stamp>/", _add_run_arg),
+    "compare": (cmd_compare, "compare two stored runs: what differs, then [a] X req/s -> [b] Y "
+                            "req/s and server µs/req per case, significant or not", _add_compare),
     "micro": (cmd_micro, "run the Google Benchmark programs (build/bridges/bench/bench_*)",
               _add_micro),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from harness import results
@@ -14,6 +15,16 @@ NO_KEEPALIVE_MARK = "†"  # after a name: the variant closes every connection
 def _name(run: dict, name: str) -> str:
     supports = run["variants"].get(name, {}).get("supports") or {}
     return name + (f" {NO_KEEPALIVE_MARK}" if supports.get("keep_alive") is False else "")
+
+
+@dataclasses.dataclass
+class Table:
+    """One table of table.md as data: render() prints it as markdown, page.py as HTML."""
+
+    title: str
+    note: str
+    header: list[str]
+    rows: list[list[str]]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -78,39 +89,33 @@ def lol_rows(run: dict) -> list[list[str]]:
     return [r for _, r in rows]
 
 
-def lol_table(run: dict) -> str:
+def lol_table(run: dict) -> list[Table]:
     s = run["settings"]
     rows = lol_rows(run)
     if not rows:
-        return ""
-    lines = [f"## The reference's table: ab -n {s['ab_requests']} -c {s['ab_concurrency']} "
-             "(no keep-alive)", ""]
-    lines += _table(["Name", "Total", "Req/Sec", "Time/Req"], rows)
-    lines += ["", f"Total: seconds for all {s['ab_requests']} requests; Req/Sec: ab's mean; "
-              "Time/Req: ab's time per request across all concurrent requests, in ms. "
-              f"Median of {s['repeats']} round(s)."]
-    return "\n".join(lines)
-
-
-def _section(title: str, note: str, header, rows) -> list[str]:
-    if not rows:
         return []
-    return ["", f"## {title}", ""] + _table(header, rows) + (["", note] if note else [])
+    return [Table(f"The reference's table: ab -n {s['ab_requests']} -c {s['ab_concurrency']} "
+                  "(no keep-alive)",
+                  f"Total: seconds for all {s['ab_requests']} requests; Req/Sec: ab's mean; "
+                  "Time/Req: ab's time per request across all concurrent requests, in ms. "
+                  f"Median of {s['repeats']} round(s).",
+                  ["Name", "Total", "Req/Sec", "Time/Req"], rows)]
 
 
-def render(run: dict, settings: bool = True) -> str:
+def _section(title: str, note: str, header, rows) -> list[Table]:
+    return [Table(title, note, header, rows)] if rows else []
+
+
+def _markdown(t: Table) -> list[str]:
+    return ["", f"## {t.title}", ""] + _table(t.header, t.rows) + (["", t.note] if t.note else [])
+
+
+def tables(run: dict) -> list[Table]:
+    """Every table of the run, in table.md's order: the reference's first, then the wider ones."""
     cases = by_case(run)
     s = run["settings"]
     get = cases.get
-    out = [f"# Benchmark run {run['stamp']}", "", machine_line(run) + ".", "",
-           f"Server pinned: {s.get('pinning')}; {s['repeats']} interleaved round(s); "
-           f"wrk -t{s['wrk_threads']} -d{s['duration']}s; status: {run['status']}."]
-    if run["status"] != "complete":
-        out += ["", f"**This run did not complete ({run['status']}); the tables hold what "
-                    "finished.**"]
-    lol = lol_table(run)
-    if lol:
-        out += ["", lol]
+    out = lol_table(run)
 
     # lol in detail
     rows = []
@@ -206,22 +211,48 @@ def render(run: dict, settings: bool = True) -> str:
     out += _section("Server peak RSS (MiB)", "Largest VmHWM seen, summed over the processes of "
                     "the group (for forking servers an upper bound).", ["Name", "Peak RSS"], rows)
 
-    # problems
-    problems = []
-    for (name, sc, c), cr in cases.items():
-        for p in cr.problems:
-            problems.append(f"- {name} {sc} {c}, {p}")
-    if problems:
-        out += ["", "## Invalid runs", "", "Left out of the medians above:", ""] + problems
+    return out
 
+
+def invalid_runs(run: dict) -> list[str]:
+    """One line per measurement left out of the medians, with why."""
+    return [f"{name} {sc} {c}, {p}" for (name, sc, c), cr in by_case(run).items()
+            for p in cr.problems]
+
+
+def not_measured(run: dict) -> list[tuple[str, str]]:
+    """(variant, why) for each variant that failed, was skipped or stopped before the end."""
     missing = []
     for name, rec in run["variants"].items():
         if rec["status"] in ("failed", "skipped", "interrupted"):
             where = f" in {rec['failed_in']}" if rec.get("failed_in") else ""
             reason = (rec.get("reason") or "").replace("\n", " ")
-            missing.append(f"- **{name}** {rec['status']}{where}: {reason}")
-    for b in run.get("broken_manifests", []):
-        missing.append(f"- broken manifest {b['file']}: field '{b['field']}': {b['message']}")
+            missing.append((name, f"{rec['status']}{where}: {reason}"))
+    return missing
+
+
+def broken_manifests(run: dict) -> list[str]:
+    return [f"broken manifest {b['file']}: field '{b['field']}': {b['message']}"
+            for b in run.get("broken_manifests", [])]
+
+
+def render(run: dict, settings: bool = True) -> str:
+    s = run["settings"]
+    out = [f"# Benchmark run {run['stamp']}", "", machine_line(run) + ".", "",
+           f"Server pinned: {s.get('pinning')}; {s['repeats']} interleaved round(s); "
+           f"wrk -t{s['wrk_threads']} -d{s['duration']}s; status: {run['status']}."]
+    if run["status"] != "complete":
+        out += ["", f"**This run did not complete ({run['status']}); the tables hold what "
+                    "finished.**"]
+    for t in tables(run):
+        out += _markdown(t)
+
+    problems = [f"- {p}" for p in invalid_runs(run)]
+    if problems:
+        out += ["", "## Invalid runs", "", "Left out of the medians above:", ""] + problems
+
+    missing = [f"- **{name}** {why}" for name, why in not_measured(run)]
+    missing += [f"- {b}" for b in broken_manifests(run)]
     if missing:
         out += ["", "## Variants not measured (or not to the end)", ""] + missing
 

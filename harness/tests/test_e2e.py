@@ -41,6 +41,7 @@ def test_exit_status_and_screen(quick_run):
     assert "| Name | Total | Req/Sec | Time/Req |" in out
     assert f"results: {run_dir / 'results.json'}" in out
     assert f"plots:   {plots}/" in out
+    assert f"page:    {plots / 'report.html'}" in out and (plots / "report.html").is_file()
 
 
 def test_results_hold_real_numbers(quick_run):
