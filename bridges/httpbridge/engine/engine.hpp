@@ -7,6 +7,7 @@
 
 #include "httpbridge.h"
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +59,15 @@ public:
     int start();
     int wait(int timeout_ms);
     void stop() noexcept; // async-signal-safe
+
+    // The engine's own accounting, for tests and debugging: open connections
+    // and the bytes their buffers hold. From any thread but an io thread,
+    // while running (else zeros).
+    struct Stats {
+        std::size_t connections = 0;
+        std::size_t buffer_bytes = 0;
+    };
+    Stats stats();
 
     struct Impl;
 

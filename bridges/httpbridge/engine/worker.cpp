@@ -60,6 +60,16 @@ void Worker::unlink(Connection *c)
     c->prev = c->next = nullptr;
 }
 
+Server::Stats Worker::stats() const
+{
+    Server::Stats s;
+    for (const Connection *c = head_; c != nullptr; c = c->next) {
+        ++s.connections;
+        s.buffer_bytes += c->buffer_capacity();
+    }
+    return s;
+}
+
 void Worker::begin_drain()
 {
     draining = true;
