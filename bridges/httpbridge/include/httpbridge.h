@@ -76,6 +76,15 @@ typedef struct hb_header {
     hb_str value; /* leading and trailing whitespace removed */
 } hb_header;
 
+/* What never reaches a handler (answered by the server, then the connection
+ * closes): malformed requests (400); a Transfer-Encoding that does not end in
+ * chunked, or any Transfer-Encoding in HTTP/1.0 (400), or one naming another
+ * coding (501); HTTP/1.1 without exactly one valid Host (400); HTTP/2.0 and
+ * other major versions (505; HTTP/1.2 and up are served as 1.1); a request
+ * line over header_limit (414), headers over it (431), a chunk-size line,
+ * its extensions or the trailer section over it (400); a body over
+ * body_limit (413). Trailer fields are dropped: never in headers, never Host. */
+
 /* One request, filled by the server, read-only for the handler, valid until it returns. */
 typedef struct hb_request {
     hb_str method;            /* "GET", "POST", ... */
