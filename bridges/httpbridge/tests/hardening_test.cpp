@@ -271,12 +271,24 @@ hb_options with_header_limit(std::size_t limit)
     return o;
 }
 
-TEST(HardeningLimits, RequestLineOverTheLimitGets414EvenDribbledIn)
+// A server with a small header limit, recording what its handler sees.
+template <std::size_t Limit> class WithHeaderLimit : public ::testing::Test
 {
-    TestServer server(with_header_limit(1024));
+protected:
+    void SetUp() override
+    {
+        route_recording(server, recorder);
+        server.start();
+    }
+    static constexpr std::size_t kLimit = Limit;
+    TestServer server{with_header_limit(Limit)};
     Recorder recorder;
-    route_recording(server, recorder);
-    server.start();
+};
+
+using HardeningLimits = WithHeaderLimit<1024>;
+
+TEST_F(HardeningLimits, RequestLineOverTheLimitGets414EvenDribbledIn)
+{
     auto client = server.connect();
     std::string request = hbtest::get("/" + std::string(3000, 'p'));
     for (std::size_t at = 0; at < request.size(); at += 200)
@@ -285,12 +297,8 @@ TEST(HardeningLimits, RequestLineOverTheLimitGets414EvenDribbledIn)
     expect_status_then_close(client, 414);
 }
 
-TEST(HardeningLimits, ManySmallHeadersOverTheLimitGet431)
+TEST_F(HardeningLimits, ManySmallHeadersOverTheLimitGet431)
 {
-    TestServer server(with_header_limit(1024));
-    Recorder recorder;
-    route_recording(server, recorder);
-    server.start();
     auto client = server.connect();
     // Each line is small and arrives alone: the sum is what the limit bounds.
     ASSERT_TRUE(client.send("GET /many HTTP/1.1\r\nHost: h\r\n"));
@@ -334,18 +342,7 @@ void expect_cut_off(TestServer &server, const std::string &head, const std::stri
     expect_status_then_close(client, 400);
 }
 
-class HardeningBuffers : public ::testing::Test
-{
-protected:
-    void SetUp() override
-    {
-        route_recording(server, recorder);
-        server.start();
-    }
-    static constexpr std::size_t kLimit = 4096;
-    TestServer server{with_header_limit(kLimit)};
-    Recorder recorder;
-};
+using HardeningBuffers = WithHeaderLimit<4096>;
 
 const std::string kChunkedHead = "POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
 
