@@ -8,6 +8,8 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 #include <list>
 #include <cerrno>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace
@@ -618,6 +621,56 @@ TEST(HardeningSlowReaders, SlowButSteadyReaderGetsALargeAnswerThatOutlastsTheTim
     }
     EXPECT_EQ(response.size(), want);
     EXPECT_EQ(response.compare(response.size() - 4, 4, "zzzz"), 0);
+}
+
+// Signals landing on the io thread (a handler installed without SA_RESTART,
+// so every blocking call it interrupts fails with EINTR) never cost a client
+// its answer: EINTR is retried, never an error.
+TEST(HardeningSlowReaders, SignalsInterruptingTheIoThreadNeverBreakAnAnswer)
+{
+    struct sigaction quiet {
+    };
+    quiet.sa_handler = [](int) {
+    };
+    sigemptyset(&quiet.sa_mask);
+    quiet.sa_flags = 0; // no SA_RESTART
+    struct sigaction old {
+    };
+    ASSERT_EQ(::sigaction(SIGUSR1, &quiet, &old), 0);
+
+    hb_options o = hbtest::test_options();
+    TestServer server(o);
+    const std::string big(4 << 20, 's');
+    server.route("/big", [&](hb_response res, const hb_request &) {
+        hb_response_write(res, big.data(), big.size() / 2);
+        // A flush that had to wait for the socket (as it once did, in poll) met the signals.
+        int rc = hb_response_flush(res);
+        if (rc != HB_OK && rc != HB_E_AGAIN)
+            return rc;
+        return hb_response_write(res, big.data(), big.size() / 2);
+    });
+    server.start(); // its io thread has SIGUSR1 unblocked
+
+    // Block it here (and in the thread that sends it), so that only the io thread gets it.
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &usr1, nullptr), 0);
+    std::atomic<bool> done{false};
+    std::thread spammer([&] {
+        while (!done)
+            ::kill(::getpid(), SIGUSR1);
+    });
+    for (int i = 0; i < 20; ++i) {
+        auto client = server.connect();
+        auto r = client.request(hbtest::get("/big"));
+        ASSERT_TRUE(r) << "request " << i << " lost to a signal";
+        ASSERT_EQ(r->body.size(), big.size()) << "request " << i;
+    }
+    done = true;
+    spammer.join();
+    ::pthread_sigmask(SIG_UNBLOCK, &usr1, nullptr);
+    ::sigaction(SIGUSR1, &old, nullptr);
 }
 
 } // namespace
