@@ -540,8 +540,8 @@ TEST(HardeningSlowReaders, FlushNeverWaitsForAClientThatDoesNotRead)
 {
     hb_options o = hbtest::test_options();
     o.io_threads = 1; // the streaming handler and everyone else share one thread
-    o.read_timeout_ms = 300;
-    o.idle_timeout_ms = 300;
+    o.read_timeout_ms = 1000;
+    o.idle_timeout_ms = 1000;
     TestServer server(o);
     constexpr int kChunks = 200;
     constexpr std::size_t kChunk = 32 * 1024;
@@ -577,7 +577,7 @@ TEST(HardeningSlowReaders, FlushNeverWaitsForAClientThatDoesNotRead)
     EXPECT_EQ(r->body, "/other ");
 
     // The slow reader now reads, steadily, and gets every byte in order
-    // (had it paused past the 300 ms timeout, it would have been dropped).
+    // (had it paused past the 1 s timeout, it would have been dropped).
     std::string response;
     std::string body;
     while (!dechunk(response, body)) {
@@ -595,7 +595,7 @@ TEST(HardeningSlowReaders, FlushNeverWaitsForAClientThatDoesNotRead)
 TEST(HardeningSlowReaders, SlowButSteadyReaderGetsALargeAnswerThatOutlastsTheTimeout)
 {
     hb_options o = hbtest::test_options();
-    o.read_timeout_ms = 400; // per stretch without progress, not for the whole answer
+    o.read_timeout_ms = 800; // per stretch without progress, not for the whole answer
     TestServer server(o);
     const std::string big(16 << 20, 'z');
     server.route("/big", [&](hb_response res, const hb_request &) {
