@@ -29,7 +29,7 @@ constexpr std::size_t kReadSize = 16 * 1024;
 // queue more than this too (HB_E_AGAIN).
 constexpr std::size_t kOutHighWater = 256 * 1024;
 // What an idle keep-alive connection may keep per buffer: after a large body
-// or answer, the rest goes back before it waits for the next request.
+// or answer, the rest goes back at the sweep after it went idle (see release()).
 constexpr std::size_t kIdleKeep = 64 * 1024;
 constexpr unsigned kLingerMs = 2000;
 
@@ -113,6 +113,8 @@ void Connection::close()
 void Connection::read()
 {
     phase_ = Phase::reading;
+    if (in_.size() == 0 && in_.capacity() > kIdleKeep)
+        in_.shrink_to_fit(); // empty, so this frees it: a long head or a pipelined burst is over
     socket_.async_read_some(
         in_.prepare(kReadSize),
         [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
@@ -367,17 +369,24 @@ int Connection::refusal_status(error_code ec) const
 }
 
 // Between requests an idle connection keeps small buffers only: one that just
-// echoed 4 MiB must not sit on 12 MiB until its idle timeout.
-void Connection::release_idle_memory()
+// echoed 4 MiB must not sit on 12 MiB until its idle timeout. The sweeper
+// calls this, not the end of every response: a client sending large bodies
+// back to back keeps its buffers (releasing and regrowing 256 KiB per request
+// cost 3x the server CPU of a 256 KiB echo), an idle one gives them back
+// within one sweep period.
+std::size_t Connection::release_idle_memory()
 {
+    if (phase_ != Phase::reading || in_request_ || parser_ || in_.size() != 0)
+        return 0; // busy: its buffers are in use
+    std::size_t before = buffer_capacity();
     store_.shrink(kIdleKeep);
     for (std::string *b : {&out_, &response_.body_, &response_.headers_})
         if (b->capacity() > kIdleKeep) {
             b->clear();
             b->shrink_to_fit();
         }
-    if (in_.capacity() > kIdleKeep)
-        in_.shrink_to_fit(); // empty here, so this frees it
+    // Not in_: the pending read owns its free space. read() trims it instead.
+    return before - buffer_capacity();
 }
 
 std::size_t Connection::buffer_capacity() const
@@ -460,7 +469,6 @@ void Connection::after_write()
             close();
             return;
         }
-        release_idle_memory();
         set_deadline(worker_.options.idle_timeout_ms);
     } else {
         set_deadline(worker_.options.read_timeout_ms);

@@ -34,6 +34,7 @@ public:
     void drain();                        // server stopping: finish the request under way, then close
     int flush(Response &res);            // Response::flush, from inside a handler
     std::size_t buffer_capacity() const; // bytes its buffers hold, for the engine's accounting
+    std::size_t release_idle_memory();   // when idle between requests, shrink big buffers: bytes freed
 
     // Worker's intrusive list and the sweeper's view.
     Connection *prev = nullptr;
@@ -54,7 +55,6 @@ private:
     void write();
     void wait_writable();
     void after_write();
-    void release_idle_memory();
     void end(); // after the final response: close, lingering if the client may still send
     void linger();
     void on_linger(boost::system::error_code ec, std::size_t n);
