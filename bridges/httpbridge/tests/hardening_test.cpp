@@ -640,7 +640,7 @@ TEST(HardeningSlowReaders, SignalsInterruptingTheIoThreadNeverBreakAnAnswer)
 
     hb_options o = hbtest::test_options();
     TestServer server(o);
-    const std::string big(4 << 20, 's');
+    const std::string big(2 << 20, 's');
     server.route("/big", [&](hb_response res, const hb_request &) {
         hb_response_write(res, big.data(), big.size() / 2);
         // A flush that had to wait for the socket (as it once did, in poll) met the signals.
@@ -658,17 +658,22 @@ TEST(HardeningSlowReaders, SignalsInterruptingTheIoThreadNeverBreakAnAnswer)
     ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &usr1, nullptr), 0);
     std::atomic<bool> done{false};
     std::thread spammer([&] {
-        while (!done)
+        while (!done) { // thousands a second, and CPU left for the server
             ::kill(::getpid(), SIGUSR1);
+            ::usleep(50);
+        }
     });
-    for (int i = 0; i < 20; ++i) {
+    int answered = 0;
+    for (int i = 0; i < 10; ++i) {
         auto client = server.connect();
         auto r = client.request(hbtest::get("/big"));
-        ASSERT_TRUE(r) << "request " << i << " lost to a signal";
-        ASSERT_EQ(r->body.size(), big.size()) << "request " << i;
+        if (!r || r->body.size() != big.size())
+            break;
+        ++answered;
     }
     done = true;
     spammer.join();
+    EXPECT_EQ(answered, 10) << "an answer was lost to a signal";
     ::pthread_sigmask(SIG_UNBLOCK, &usr1, nullptr);
     ::sigaction(SIGUSR1, &old, nullptr);
 }
