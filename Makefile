@@ -16,6 +16,7 @@ A          ?=
 B          ?=
 FAIL_ABOVE ?=
 HTML       ?=
+FUZZ_SECONDS ?= 60
 
 # Every Debian package the project needs; `make deps` installs what is missing.
 DEB_PACKAGES := \
@@ -25,14 +26,14 @@ DEB_PACKAGES := \
   python3-matplotlib wrk apache2-utils util-linux procps \
   golang-go python3-flask gunicorn nginx-light \
   python3-uvicorn python3-uvloop python3-httptools uwsgi-core uwsgi-plugin-python3 \
-  chromium
+  chromium clang libclang-rt-14-dev
 
 HARNESS = cd $(CURDIR) && HB_BUILD_DIR=$(abspath $(BUILD_DIR)) HB_PYTHON=$(PYTHON) $(PYTHON) -m harness
 harness_opt = $(if $(2),$(1) $(2))
 HARNESS_OPTS = $(call harness_opt,--variants,$(VARIANTS)) $(call harness_opt,--scenarios,$(SCENARIOS)) \
   $(call harness_opt,--duration,$(DURATION)) $(call harness_opt,--repeats,$(REPEATS))
 
-.PHONY: help deps build configure test test-cpp test-python bench bench-lol micro plots report compare list verify sanitize clean
+.PHONY: help deps build configure test test-cpp test-python bench bench-lol micro plots report compare list verify sanitize tsan fuzz clean
 
 help:
 	@echo "make deps       install the Debian packages the project needs (root; idempotent)"
@@ -47,8 +48,10 @@ help:
 	@echo "make list       the variants and whether each can run here"
 	@echo "make verify     check what each variant answers (VARIANTS=a,b for some)"
 	@echo "make sanitize   build and test with ASan+UBSan in $(BUILD_DIR)-asan/"
+	@echo "make tsan       build and run the C++ tests with ThreadSanitizer in $(BUILD_DIR)-tsan/"
+	@echo "make fuzz       fuzz the engine's request handling for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make clean      remove $(BUILD_DIR)/ (stored results and plots are kept)"
-	@echo "knobs: PYTHON=$(PYTHON) BUILD_DIR VARIANTS SCENARIOS DURATION REPEATS RUN A B FAIL_ABOVE HTML JOBS CMAKE_ARGS"
+	@echo "knobs: PYTHON=$(PYTHON) BUILD_DIR VARIANTS SCENARIOS DURATION REPEATS RUN A B FAIL_ABOVE HTML JOBS CMAKE_ARGS FUZZ_SECONDS"
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -118,5 +121,27 @@ sanitize:
 	@$(MAKE) --no-print-directory build $(SANITIZE_ARGS)
 	@$(MAKE) --no-print-directory test-cpp $(SANITIZE_ARGS)
 
+# The C++ suites (handle table, engine, C ABI) under ThreadSanitizer.
+TSAN_ARGS = BUILD_DIR=$(BUILD_DIR)-tsan BUILD_TYPE=RelWithDebInfo \
+  CMAKE_ARGS="-DHB_TSAN=ON -DHB_BUILD_GO=OFF -DHB_BUILD_PYTHON=OFF -DHB_BUILD_BENCH=OFF"
+tsan:
+	@$(MAKE) --no-print-directory build $(TSAN_ARGS)
+	@$(MAKE) --no-print-directory test-cpp $(TSAN_ARGS)
+
+# libFuzzer (clang) with ASan+UBSan over the engine's request handling, for
+# FUZZ_SECONDS. New inputs go to $(BUILD_DIR)-fuzz/corpus, crashes beside it;
+# the committed seeds in bridges/httpbridge/fuzz/corpus are read, never written
+# (make test replays them: ctest fuzz.RequestCorpusReplays).
+FUZZ_DIR = $(BUILD_DIR)-fuzz
+FUZZ_SRC = bridges/httpbridge/fuzz
+fuzz: deps
+	@cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DHB_FUZZ=ON -DHB_BUILD_TESTS=OFF -DHB_BUILD_PYTHON=OFF -DHB_BUILD_GO=OFF -DHB_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_request
+	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
+	$(FUZZ_DIR)/bridges/httpbridge/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	  -dict=$(FUZZ_SRC)/http.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/ -print_final_stats=1 \
+	  $(FUZZ_DIR)/corpus $(FUZZ_SRC)/corpus
+
 clean:
-	rm -rf $(BUILD_DIR) $(BUILD_DIR)-asan
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-asan $(BUILD_DIR)-tsan $(BUILD_DIR)-fuzz

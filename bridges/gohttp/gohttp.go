@@ -3,8 +3,8 @@
 // function pointer, such as CFFI). It rebuilds the design of the reference
 // post "See Python, See Python Go, Go Python Go" from its description.
 //
-// Every exported function returns -1 (EOF) on failure; a response handle is
-// valid only while its handler runs.
+// Every exported function returns -1 (EOF) on failure, never panics back into
+// C; a response handle is valid only while its handler runs.
 package main
 
 /*
@@ -45,6 +45,27 @@ import (
 	"unsafe"
 )
 
+// Limits like httpbridge's defaults (hb_options_init), so that the bridges
+// face clients alike: a request must arrive within readTimeout, a keep-alive
+// connection may idle for idleTimeout, and bodies over bodyLimit get 413. No
+// WriteTimeout: Go's counts the whole answer, and a slow but steady reader
+// of a large one must get all of it.
+const (
+	readTimeout = 10 * time.Second
+	idleTimeout = 60 * time.Second
+	headerLimit = 8192
+	bodyLimit   = 8 << 20
+)
+
+// guard, deferred first in every exported function, turns a panic into the
+// error return: a panic must never unwind through the C frames of the
+// handler that called us.
+func guard(rc *C.int) {
+	if recover() != nil {
+		*rc = C.EOF
+	}
+}
+
 // The running server, so that Shutdown (from any thread) can stop it.
 var lifecycle struct {
 	sync.Mutex
@@ -59,10 +80,20 @@ var lifecycle struct {
 //export HandleFunc
 func HandleFunc(cpattern *C.char, cfn *C.FuncPtr) {
 	pattern := C.GoString(cpattern)
+	defer func() { // ServeMux panics on an empty or repeated pattern: say so, never unwind into C
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "gohttp: HandleFunc(%q): %v\n", pattern, r)
+		}
+	}()
 	http.HandleFunc(pattern, func(w http.ResponseWriter, req *http.Request) {
-		body, err := io.ReadAll(req.Body)
+		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, bodyLimit))
 		if err != nil {
-			http.Error(w, "cannot read request body", http.StatusBadRequest)
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			} else {
+				http.Error(w, "cannot read request body", http.StatusBadRequest)
+			}
 			return
 		}
 		// Copies in C memory: Go memory handed to C may not hold Go pointers.
@@ -75,14 +106,17 @@ func HandleFunc(cpattern *C.char, cfn *C.FuncPtr) {
 		if len(body) > 0 {
 			creq.Body = (*C.char)(C.CBytes(body))
 		}
+		// Deferred, so that they happen even if the handler fails. The
+		// reference leaked the strings on every request.
+		defer func() {
+			C.free(unsafe.Pointer(creq.Method))
+			C.free(unsafe.Pointer(creq.Host))
+			C.free(unsafe.Pointer(creq.URL))
+			C.free(unsafe.Pointer(creq.Body))
+		}()
 		handle := registry.Ref(w)
+		defer registry.Free(handle)
 		C.Call_HandleFunc(C.ResponseWriterPtr(handle), &creq, cfn)
-		registry.Free(handle)
-		// The reference leaked these on every request.
-		C.free(unsafe.Pointer(creq.Method))
-		C.free(unsafe.Pointer(creq.Host))
-		C.free(unsafe.Pointer(creq.URL))
-		C.free(unsafe.Pointer(creq.Body))
 	})
 }
 
@@ -90,8 +124,15 @@ func HandleFunc(cpattern *C.char, cfn *C.FuncPtr) {
 // after Shutdown has drained the server, -1 if it could not listen.
 //
 //export ListenAndServe
-func ListenAndServe(caddr *C.char) C.int {
-	server := &http.Server{Addr: C.GoString(caddr)}
+func ListenAndServe(caddr *C.char) (rc C.int) {
+	defer guard(&rc)
+	server := &http.Server{
+		Addr:              C.GoString(caddr),
+		ReadHeaderTimeout: readTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    headerLimit,
+	}
 	done := make(chan struct{})
 	lifecycle.Lock()
 	if lifecycle.closing {
@@ -112,15 +153,22 @@ func ListenAndServe(caddr *C.char) C.int {
 
 // Shutdown stops ListenAndServe, letting in-flight requests finish (at most
 // 5 s). Safe from any thread, but not from a signal handler. Called before
-// ListenAndServe, it makes ListenAndServe return at once.
+// ListenAndServe, it makes ListenAndServe return at once; called again, it
+// waits for the first call's drain and returns 0.
 //
 //export Shutdown
-func Shutdown() C.int {
+func Shutdown() (rc C.int) {
+	defer guard(&rc)
 	lifecycle.Lock()
+	already := lifecycle.closing
 	lifecycle.closing = true
 	server, done := lifecycle.server, lifecycle.shutdown
 	lifecycle.Unlock()
 	if server == nil {
+		return 0
+	}
+	if already {
+		<-done // the first call closes it once drained
 		return 0
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -137,7 +185,8 @@ func Shutdown() C.int {
 // the count written, or -1 for an unknown handle or a failed write.
 //
 //export ResponseWriter_Write
-func ResponseWriter_Write(handle C.ResponseWriterPtr, cbuf *C.char, length C.int) C.int {
+func ResponseWriter_Write(handle C.ResponseWriterPtr, cbuf *C.char, length C.int) (rc C.int) {
+	defer guard(&rc)
 	w, ok := registry.Deref(uint64(handle))
 	if !ok || length < 0 {
 		return C.EOF
@@ -151,12 +200,14 @@ func ResponseWriter_Write(handle C.ResponseWriterPtr, cbuf *C.char, length C.int
 }
 
 // ResponseWriter_WriteHeader sends the status line and headers; call it at most
-// once, before any Write. Returns 0, or -1 for an unknown handle.
+// once, before any Write. Returns 0, or -1 for an unknown handle or a status
+// outside 100..999 (which net/http would panic on).
 //
 //export ResponseWriter_WriteHeader
-func ResponseWriter_WriteHeader(handle C.ResponseWriterPtr, status C.int) C.int {
+func ResponseWriter_WriteHeader(handle C.ResponseWriterPtr, status C.int) (rc C.int) {
+	defer guard(&rc)
 	w, ok := registry.Deref(uint64(handle))
-	if !ok {
+	if !ok || status < 100 || status > 999 {
 		return C.EOF
 	}
 	w.WriteHeader(int(status))
@@ -168,7 +219,8 @@ func ResponseWriter_WriteHeader(handle C.ResponseWriterPtr, status C.int) C.int 
 // an unknown handle. Not in the reference, which could not set Content-Type.
 //
 //export ResponseWriter_SetHeader
-func ResponseWriter_SetHeader(handle C.ResponseWriterPtr, cname, cvalue *C.char) C.int {
+func ResponseWriter_SetHeader(handle C.ResponseWriterPtr, cname, cvalue *C.char) (rc C.int) {
+	defer guard(&rc)
 	w, ok := registry.Deref(uint64(handle))
 	if !ok {
 		return C.EOF

@@ -62,7 +62,14 @@ func main() {
 	if err != nil {
 		log.Fatalf("go-nethttp: %v", err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(route)}
+	// Configured as a production Go server is, with httpbridge's default limits.
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(route),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    8192,
+	}
 
 	// SIGTERM drains in-flight requests and exits 0, as the harness expects.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)

@@ -11,6 +11,8 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 
 namespace hb
 {
@@ -23,8 +25,12 @@ namespace
 
 constexpr std::size_t kReadSize = 16 * 1024;
 // Stop parsing pipelined requests once this much output waits: bounds memory
-// against a client that sends without reading.
+// against a client that sends without reading. hb_response_flush refuses to
+// queue more than this too (HB_E_AGAIN).
 constexpr std::size_t kOutHighWater = 256 * 1024;
+// What an idle keep-alive connection may keep per buffer: after a large body
+// or answer, the rest goes back at the sweep after it went idle (see release()).
+constexpr std::size_t kIdleKeep = 64 * 1024;
 constexpr unsigned kLingerMs = 2000;
 
 // One chunk of a chunked body: size in hex, CRLF, the bytes, CRLF.
@@ -62,6 +68,8 @@ Connection::Connection(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoi
 Connection::~Connection()
 {
     worker_.unlink(this);
+    if (worker_.limit != nullptr)
+        worker_.limit->release();
 }
 
 void Connection::start()
@@ -105,6 +113,8 @@ void Connection::close()
 void Connection::read()
 {
     phase_ = Phase::reading;
+    if (in_.size() == 0 && in_.capacity() > kIdleKeep)
+        in_.shrink_to_fit(); // empty, so this frees it: a long head or a pipelined burst is over
     socket_.async_read_some(
         in_.prepare(kReadSize),
         [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
@@ -126,22 +136,32 @@ void Connection::on_read(error_code ec, std::size_t n)
 
 void Connection::process()
 {
-    while (phase_ == Phase::reading && !close_after_write_ && in_.size() != 0 &&
-           out_.size() < kOutHighWater) {
+    while (phase_ == Phase::reading && !close_after_write_ && in_.size() != 0 && pending() < kOutHighWater) {
         if (!parser_) {
-            parser_.emplace(store_);
-            parser_->header_limit(static_cast<std::uint32_t>(worker_.options.header_limit));
-            parser_->body_limit(worker_.options.body_limit);
-            parser_->eager(true);
+            parser_.emplace(store_, worker_.options.header_limit, worker_.options.body_limit);
             continued_ = false;
         }
         error_code ec;
         std::size_t used = parser_->put(in_.data(), ec);
         in_.consume(used);
-        if (ec == http::error::need_more)
+        if (ec == http::error::need_more) {
+            // Beast bounds the unparsed bytes of a head, not those of a chunk-size
+            // line, its extensions or the trailers: they count against header_limit.
+            if (parser_->is_header_done() && in_.size() > worker_.options.header_limit)
+                fail_request(400);
             break;
+        }
+        if (ec == http::error::bad_version && !parser_->started()) {
+            auto verdict = judge_version(static_cast<char *>(in_.data().data()), in_.size());
+            if (verdict == VersionVerdict::retry) {
+                parser_.reset(); // nothing was consumed: parse the rewritten line again
+                continue;
+            }
+            fail_request(verdict == VersionVerdict::unsupported ? 505 : 400);
+            break;
+        }
         if (ec) {
-            fail_request(ec == http::error::header_limit ? 431 : ec == http::error::body_limit ? 413 : 400);
+            fail_request(refusal_status(ec));
             break;
         }
         if (parser_->is_done()) {
@@ -268,10 +288,21 @@ void Connection::finish_response(int rc)
     }
 }
 
+// Never waits for the client: what the socket does not take now stays in out_
+// and goes out from the event loop after the handler returns. When more than
+// kOutHighWater bytes are already waiting, the new bytes stay in the response
+// (HB_E_AGAIN) instead, so a slow reader costs a bounded buffer, not a thread.
 int Connection::flush(Response &res)
 {
     if (phase_ == Phase::closed)
         return HB_E_IO;
+    if (!send_pending()) {
+        keep_alive_ = false;
+        close();
+        return HB_E_IO;
+    }
+    if (pending() > kOutHighWater)
+        return HB_E_AGAIN;
     bool send_body = !head_ && status_has_body(res.status_);
     if (!res.flushed_) {
         close_delimited_ = store_.version < 11; // no chunked encoding in HTTP/1.0
@@ -288,7 +319,7 @@ int Connection::flush(Response &res)
     }
     res.body_.clear();
     // out_ may also hold answers to earlier pipelined requests: they go first, in order.
-    if (!write_now()) {
+    if (!send_pending()) {
         keep_alive_ = false;
         close();
         return HB_E_IO;
@@ -296,30 +327,72 @@ int Connection::flush(Response &res)
     return HB_OK;
 }
 
-bool Connection::write_now()
+bool Connection::send_pending()
 {
     int fd = socket_.native_handle();
-    std::int64_t deadline = coarse_now_ms() + worker_.options.read_timeout_ms;
-    std::size_t done = 0;
-    while (done < out_.size()) {
-        ssize_t n = ::send(fd, out_.data() + done, out_.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (out_sent_ < out_.size()) {
+        ssize_t n = ::send(fd, out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
-            done += static_cast<std::size_t>(n);
+            out_sent_ += static_cast<std::size_t>(n);
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            std::int64_t left = deadline - coarse_now_ms();
-            pollfd p{fd, POLLOUT, 0};
-            if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
-                return false;
-            continue;
-        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
         return false;
     }
-    out_.clear();
+    if (out_sent_ == out_.size()) {
+        out_.clear();
+        out_sent_ = 0;
+    } else if (out_sent_ > pending()) {
+        // Mostly sent: move the rest to the front, so a long stream of flushes
+        // to a slow reader never grows out_ beyond twice what waits.
+        out_.erase(0, out_sent_);
+        out_sent_ = 0;
+    }
     return true;
+}
+
+int Connection::refusal_status(error_code ec) const
+{
+    if (parser_->refusal() != 0)
+        return parser_->refusal();
+    if (ec == http::error::body_limit)
+        return 413;
+    if (ec != http::error::header_limit)
+        return 400;
+    // Over the limit before the request line ended: the line itself is too long.
+    std::size_t scan = std::min<std::size_t>(in_.size(), worker_.options.header_limit);
+    bool line_ended = parser_->started() || std::memchr(in_.data().data(), '\n', scan) != nullptr;
+    return line_ended ? 431 : 414;
+}
+
+// Between requests an idle connection keeps small buffers only: one that just
+// echoed 4 MiB must not sit on 12 MiB until its idle timeout. The sweeper
+// calls this, not the end of every response: a client sending large bodies
+// back to back keeps its buffers (releasing and regrowing 256 KiB per request
+// cost 3x the server CPU of a 256 KiB echo), an idle one gives them back
+// within one sweep period.
+std::size_t Connection::release_idle_memory()
+{
+    if (phase_ != Phase::reading || in_request_ || parser_ || in_.size() != 0)
+        return 0; // busy: its buffers are in use
+    std::size_t before = buffer_capacity();
+    store_.shrink(kIdleKeep);
+    for (std::string *b : {&out_, &response_.body_, &response_.headers_})
+        if (b->capacity() > kIdleKeep) {
+            b->clear();
+            b->shrink_to_fit();
+        }
+    // Not in_: the pending read owns its free space. read() trims it instead.
+    return before - buffer_capacity();
+}
+
+std::size_t Connection::buffer_capacity() const
+{
+    return in_.capacity() + out_.capacity() + store_.capacity() + response_.body_.capacity() +
+           response_.headers_.capacity() + remote_.capacity();
 }
 
 void Connection::fail_request(int status)
@@ -340,34 +413,51 @@ void Connection::fail_request(int status)
     close_after_write_ = true;
 }
 
+// Most answers fit in the socket's send buffer: send now and skip the
+// io_context round trip; only what does not fit waits for the socket.
 void Connection::write()
 {
-    // Most answers fit in the socket's send buffer: send now and skip the
-    // io_context round trip; only what does not fit goes through async_write.
-    ssize_t n = ::send(socket_.native_handle(), out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n == static_cast<ssize_t>(out_.size())) {
-        after_write();
-        return;
-    }
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    if (!send_pending()) {
         close();
         return;
     }
-    std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+    if (pending() == 0) {
+        after_write();
+        return;
+    }
     phase_ = Phase::writing;
     set_deadline(worker_.options.read_timeout_ms); // a client that stops reading
-    asio::async_write(socket_, asio::buffer(out_.data() + sent, out_.size() - sent),
-                      [self = shared_from_this()](error_code ec, std::size_t) {
-                          if (ec || self->phase_ == Phase::closed)
-                              self->close();
-                          else
-                              self->after_write();
-                      });
+    wait_writable();
+}
+
+// The write timeout runs from the last byte the client took, not from the
+// start: a large answer over a slow but steady link gets through.
+void Connection::wait_writable()
+{
+    socket_.async_wait(asio::ip::tcp::socket::wait_write, [self = shared_from_this()](error_code ec) {
+        if (ec || self->phase_ == Phase::closed) {
+            self->close();
+            return;
+        }
+        std::size_t before = self->pending();
+        if (!self->send_pending()) {
+            self->close();
+            return;
+        }
+        if (self->pending() == 0) {
+            self->after_write();
+            return;
+        }
+        if (self->pending() < before) // progress: the timeout starts again
+            self->set_deadline(self->worker_.options.read_timeout_ms);
+        self->wait_writable();
+    });
 }
 
 void Connection::after_write()
 {
     out_.clear();
+    out_sent_ = 0;
     if (close_after_write_) {
         end();
         return;

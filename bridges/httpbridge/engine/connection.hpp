@@ -30,9 +30,11 @@ public:
     ~Connection();
 
     void start();
-    void expire();            // deadline passed or drain over: close now
-    void drain();             // server stopping: finish the request under way, then close
-    int flush(Response &res); // Response::flush, from inside a handler
+    void expire();                       // deadline passed or drain over: close now
+    void drain();                        // server stopping: finish the request under way, then close
+    int flush(Response &res);            // Response::flush, from inside a handler
+    std::size_t buffer_capacity() const; // bytes its buffers hold, for the engine's accounting
+    std::size_t release_idle_memory();   // when idle between requests, shrink big buffers: bytes freed
 
     // Worker's intrusive list and the sweeper's view.
     Connection *prev = nullptr;
@@ -49,13 +51,16 @@ private:
     void finish_response(int rc);
     void append_head(std::size_t content_length, bool chunked);
     void fail_request(int status);
+    int refusal_status(boost::system::error_code ec) const;
     void write();
+    void wait_writable();
     void after_write();
     void end(); // after the final response: close, lingering if the client may still send
     void linger();
     void on_linger(boost::system::error_code ec, std::size_t n);
     void close();
-    bool write_now(); // blocking write of out_, bounded by the read timeout
+    bool send_pending(); // non-blocking send of out_ from out_sent_; false on a broken connection
+    std::size_t pending() const { return out_.size() - out_sent_; }
     void set_deadline(unsigned timeout_ms);
 
     boost::asio::ip::tcp::socket socket_;
@@ -63,6 +68,7 @@ private:
     Phase phase_ = Phase::reading;
     boost::beast::flat_buffer in_;
     std::string out_;
+    std::size_t out_sent_ = 0; // bytes at the front of out_ already on the wire
     std::optional<RequestParser> parser_;
     RequestStore store_;
     hb_request view_{};

@@ -7,6 +7,7 @@
 
 #include "httpbridge.h"
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -76,6 +77,15 @@ public:
     int wait(int timeout_ms);   // HB_E_STATE on one of this server's own io threads
     void stop() noexcept;       // async-signal-safe
     bool on_own_thread() const; // whether the caller is one of this server's io threads
+
+    // The engine's own accounting, for tests and debugging: open connections
+    // and the bytes their buffers hold. From any thread but an io thread,
+    // while running (else zeros).
+    struct Stats {
+        std::size_t connections = 0;
+        std::size_t buffer_bytes = 0;
+    };
+    Stats stats();
 
     struct Impl;
 

@@ -33,6 +33,7 @@ hb_options default_options()
     o.read_timeout_ms = 10000;
     o.idle_timeout_ms = 60000;
     o.drain_timeout_ms = 5000;
+    o.max_connections = 10000;
     return o;
 }
 
@@ -89,6 +90,7 @@ const char *error_text(int code)
     case HB_E_SENT: return "status and headers were already sent";
     case HB_E_IO: return "connection failed while sending";
     case HB_E_TIMEOUT: return "timed out";
+    case HB_E_AGAIN: return "the client has not read earlier output yet; nothing was lost";
     default: return "unknown error code";
     }
 }

@@ -3,6 +3,7 @@
 #include "engine.hpp"
 
 #include "connection.hpp"
+#include "limits.hpp"
 #include "worker.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -23,6 +24,7 @@
 #include <chrono>
 #include <cerrno>
 #include <condition_variable>
+#include <future>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -47,8 +49,16 @@ struct Server::Impl {
 
     explicit Impl(const hb_options &o) : options(o)
     {
-        for (unsigned i = 0; i < options.io_threads; ++i)
+        for (unsigned i = 0; i < options.io_threads; ++i) {
             workers.push_back(std::make_unique<Worker>(options, router));
+            workers.back()->limit = &limit;
+        }
+        limit.on_room = [this] {
+            asio::post(accept_ctx(), [this] {
+                if (acceptor && acceptor->is_open())
+                    accept();
+            });
+        };
         if (::pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
             stop_pipe[0] = stop_pipe[1] = -1;
     }
@@ -68,6 +78,7 @@ struct Server::Impl {
     void thread_main(Worker &w);
 
     hb_options options;
+    ConnectionLimit limit{options.max_connections};
     detail::Router<Route> router;
     std::vector<std::unique_ptr<Worker>> workers;
     std::optional<tcp::acceptor> acceptor;
@@ -98,6 +109,8 @@ void Server::Impl::accept()
         if (ec == asio::error::operation_aborted || !acceptor->is_open())
             return;
         for (;;) {
+            if (!limit.admit())
+                return;         // at the cap: the next connection to close resumes us
             tcp::endpoint peer; // filled by accept4: no getpeername later
             socklen_t peer_len = static_cast<socklen_t>(peer.capacity());
             int fd =
@@ -113,12 +126,14 @@ void Server::Impl::accept()
                     socket.assign(protocol, fd, e);
                     if (e) {
                         ::close(fd);
+                        target.limit->release();
                         return;
                     }
                     std::make_shared<Connection>(std::move(socket), peer, target)->start();
                 });
                 continue;
             }
+            limit.unadmit();
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -266,6 +281,7 @@ int Server::start()
         return HB_E_STATE;
     if (s.stop_pipe[0] < 0)
         return HB_E_NOMEM;
+    raise_open_file_limit();
     if (s.stop_requested.load()) {
         s.state = Impl::State::stopped; // stopped before it began
         return HB_OK;
@@ -315,6 +331,25 @@ int Server::wait(int timeout_ms)
             t.join();
     s.state = Impl::State::stopped;
     return HB_OK;
+}
+
+Server::Stats Server::stats()
+{
+    Stats total;
+    if (impl_->state != Impl::State::running)
+        return total;
+    for (auto &w : impl_->workers) {
+        Worker *worker = w.get();
+        auto answer = std::make_shared<std::promise<Stats>>(); // outlives a wait that gives up
+        auto future = answer->get_future();
+        asio::post(worker->ctx, [worker, answer] { answer->set_value(worker->stats()); });
+        if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+            return total; // the worker is stuck or gone: never block the caller
+        Stats s = future.get();
+        total.connections += s.connections;
+        total.buffer_bytes += s.buffer_bytes;
+    }
+    return total;
 }
 
 void Server::stop() noexcept

@@ -5,11 +5,19 @@
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <exception>
 #include <time.h>
 
 namespace hb
 {
+namespace
+{
+constexpr std::size_t kTrimAfter = 1 << 20; // bytes released by one sweep
+} // namespace
 
 std::int64_t coarse_now_ms()
 {
@@ -59,6 +67,16 @@ void Worker::unlink(Connection *c)
     c->prev = c->next = nullptr;
 }
 
+Server::Stats Worker::stats() const
+{
+    Server::Stats s;
+    for (const Connection *c = head_; c != nullptr; c = c->next) {
+        ++s.connections;
+        s.buffer_bytes += c->buffer_capacity();
+    }
+    return s;
+}
+
 void Worker::begin_drain()
 {
     draining = true;
@@ -89,9 +107,19 @@ void Worker::sweep()
 {
     std::int64_t now = coarse_now_ms();
     bool drain_over = draining && now >= drain_deadline_ms_;
-    for (Connection *c = head_; c != nullptr; c = c->next)
+    std::size_t released = 0;
+    for (Connection *c = head_; c != nullptr; c = c->next) {
         if (drain_over || now >= c->deadline_ms)
             c->expire(); // closes the socket; the connection unlinks when its handlers finish
+        else
+            released += c->release_idle_memory();
+    }
+#ifdef __GLIBC__
+    // free() keeps large freed blocks inside the heap, where they still count
+    // in the process's RSS; after a big release, hand the pages back.
+    if (released >= kTrimAfter)
+        ::malloc_trim(0);
+#endif
 }
 
 std::string_view Worker::status_and_date(int status)

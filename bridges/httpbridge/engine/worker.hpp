@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine.hpp"
+#include "limits.hpp"
 #include "router.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -38,6 +39,7 @@ public:
     boost::asio::io_context ctx{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     const hb_options &options;
     const detail::Router<Route> &router;
+    ConnectionLimit *limit = nullptr; // the server's, shared by every worker
     bool draining = false;
 
     void run();         // on the worker's thread: arm the sweeper, run ctx
@@ -46,6 +48,7 @@ public:
     // Connections link themselves in and out, so the sweeper can find them.
     void link(Connection *c);
     void unlink(Connection *c);
+    Server::Stats stats() const; // on the worker's thread
 
     // "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n": the start of
     // every response, rebuilt once a second for 200 and per call for others.

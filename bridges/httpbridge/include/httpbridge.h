@@ -52,7 +52,8 @@ enum {
     HB_E_THREAD = -8,    /* a response handle was used off its handler's thread */
     HB_E_SENT = -9,      /* status or headers changed after they were sent (flush) */
     HB_E_IO = -10,       /* the connection failed while flushing */
-    HB_E_TIMEOUT = -11   /* hb_server_wait: still serving when the timeout ran out */
+    HB_E_TIMEOUT = -11,  /* hb_server_wait: still serving when the timeout ran out */
+    HB_E_AGAIN = -12     /* flush: the client has not read what was sent before; nothing lost, see there */
 };
 
 /* Static English text for an error code; never NULL, never to be freed. */
@@ -75,16 +76,25 @@ typedef struct hb_header {
     hb_str value; /* leading and trailing whitespace removed */
 } hb_header;
 
+/* What never reaches a handler (answered by the server, then the connection
+ * closes): malformed requests (400); a Transfer-Encoding that does not end in
+ * chunked, or any Transfer-Encoding in HTTP/1.0 (400), or one naming another
+ * coding (501); HTTP/1.1 without exactly one valid Host (400); HTTP/2.0 and
+ * other major versions (505; HTTP/1.2 and up are served as 1.1); a request
+ * line over header_limit (414), headers over it (431), a chunk-size line,
+ * its extensions or the trailer section over it (400); a body over
+ * body_limit (413). Trailer fields are dropped: never in headers, never Host. */
+
 /* One request, filled by the server, read-only for the handler, valid until it returns. */
 typedef struct hb_request {
     hb_str method;            /* "GET", "POST", ... */
-    hb_str target;            /* request-target as sent: "/path?query" */
-    hb_str path;              /* target up to '?' (not percent-decoded) */
+    hb_str target;            /* request-target as sent: "/path?query" or "http://host/path?query" */
+    hb_str path;              /* target's path, up to '?' (not percent-decoded); "/" for "http://h" */
     hb_str query;             /* after '?', without it; empty when absent */
-    hb_str host;              /* the Host header, empty when absent */
+    hb_str host;              /* the Host header (validated), or an absolute target's authority */
     hb_str remote_addr;       /* peer as "ip:port" ("[ip6]:port" for IPv6) */
-    hb_str body;              /* the whole body, de-chunked */
-    const hb_header *headers; /* header_count entries in arrival order, repeats kept */
+    hb_str body;              /* the whole body, de-chunked; trailer fields are dropped */
+    const hb_header *headers; /* header_count entries in arrival order, repeats kept; no trailers */
     size_t header_count;
     int version;    /* 10 for HTTP/1.0, 11 for HTTP/1.1 */
     int keep_alive; /* nonzero when the connection stays open after this response */
@@ -117,7 +127,14 @@ HB_API int hb_response_write(hb_response res, const void *data, size_t len);
 
 /* Send the status, headers and body so far now, switching the response to
  * chunked encoding (HTTP/1.1; on HTTP/1.0 the connection closes at the end
- * instead). Blocks the handler's thread until written or the read timeout. */
+ * instead). Never waits for the client: what its socket does not take now
+ * is sent by the server after the handler returns. If more than 256 KiB of
+ * earlier output still wait for a slow client, it sends nothing new and
+ * returns HB_E_AGAIN: the bytes stay in the response, sent by a later flush
+ * or when the handler returns (so a handler may keep writing, or return).
+ * Interrupted system calls are retried, never reported. HB_E_IO: the
+ * connection is gone. Once sent, a response gets the read timeout per
+ * stretch without progress, not for its whole length. */
 HB_API int hb_response_flush(hb_response res);
 
 /* ---- handlers and the server ------------------------------------------- */
@@ -158,6 +175,10 @@ typedef struct hb_options {
     void *hook_data;                /* passed to both hooks */
     hb_log_fn log;                  /* optional; NULL: "httpbridge: ..." lines on stderr */
     void *log_data;                 /* passed to log */
+    unsigned max_connections;       /* open connections at most; at the cap the server stops accepting
+                                       (clients wait in the listen backlog) until one closes; default
+                                       10000, 0: no cap but the descriptor limit. The server raises its
+                                       soft RLIMIT_NOFILE to the hard limit when it starts. */
     /* New fields go here, at the end, with a default that keeps the old behaviour. */
 } hb_options;
 

@@ -336,7 +336,7 @@ TEST(ProtocolLimits, OversizedHeadersDribbledInGet431)
     expect_still_serving(server);
 }
 
-TEST(ProtocolLimits, OversizedRequestLineGets431)
+TEST(ProtocolLimits, OversizedRequestLineGets414)
 {
     TestServer server(with_limits(1024, 1 << 20));
     route_echo(server);
@@ -344,7 +344,7 @@ TEST(ProtocolLimits, OversizedRequestLineGets431)
     {
         auto client = server.connect();
         ASSERT_TRUE(client.send(hbtest::get("/" + std::string(2000, 'p'))));
-        expect_status_then_close(client, 431);
+        expect_status_then_close(client, 414);
     }
     expect_still_serving(server);
 }

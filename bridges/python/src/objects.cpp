@@ -232,6 +232,10 @@ PyObject *raise_hb(int rc)
     case HB_E_IO:
         PyErr_SetString(PyExc_ConnectionError, "the connection failed while flushing");
         return nullptr;
+    case HB_E_AGAIN:
+        PyErr_SetString(PyExc_BlockingIOError,
+                        "the client has not read what was flushed before; the bytes are kept and sent later");
+        return nullptr;
     default: PyErr_SetString(PyExc_ValueError, hb_strerror(rc)); return nullptr;
     }
 }
@@ -446,7 +450,9 @@ PyMethodDef writer_methods[] = {
     {"flush", writer_flush, METH_NOARGS,
      "flush($self, /)\n--\n\n"
      "Send the status, headers and body so far now; the rest follows chunked.\n"
-     "Afterwards the status and headers can no longer change."},
+     "Afterwards the status and headers can no longer change. Never waits for\n"
+     "the client: BlockingIOError when it has not read earlier output yet (the\n"
+     "bytes are kept, sent by a later flush or when the handler returns)."},
     {"_header_items", writer_header_items, METH_NOARGS,
      "_header_items($self, /)\n--\n\nThe headers set so far, in order."},
     {nullptr, nullptr, 0, nullptr},

@@ -1,0 +1,181 @@
+// libFuzzer target: arbitrary bytes from a client through one engine
+// connection (Beast's parser, our checks on top, routing, handlers, response
+// framing, flush, refusals, lingering close). The connection runs on a
+// socketpair driven by this thread alone: no threads, no timers, no TCP, so
+// every input replays the same way. Built by `make fuzz` (clang, libFuzzer,
+// ASan, UBSan) and, with replay_main.cpp, by every build for ctest.
+#include "connection.hpp"
+#include "worker.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace
+{
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+void fail(const char *what)
+{
+    std::fprintf(stderr, "fuzz_request: %s\n", what);
+    std::abort();
+}
+
+// Read every byte a view points to, so ASan sees a view into freed memory.
+unsigned touch(hb_str s)
+{
+    if (s.len != 0 && s.data == nullptr)
+        fail("a non-empty field without data");
+    unsigned sum = 0;
+    for (std::size_t i = 0; i < s.len; ++i)
+        sum += static_cast<unsigned char>(s.data[i]);
+    return sum;
+}
+
+bool contains(hb_str outer, hb_str inner)
+{
+    return inner.len == 0 || (inner.data >= outer.data && inner.data + inner.len <= outer.data + outer.len);
+}
+
+// What the engine promises every handler, checked on every request.
+void check_view(const hb_request &req)
+{
+    volatile unsigned sum = touch(req.method) + touch(req.target) + touch(req.path) + touch(req.query) +
+                            touch(req.host) + touch(req.remote_addr) + touch(req.body);
+    for (std::size_t i = 0; i < req.header_count; ++i)
+        sum = sum + touch(req.headers[i].name) + touch(req.headers[i].value);
+    (void)sum;
+    if (req.version != 10 && req.version != 11)
+        fail("a version other than 1.0 or 1.1 reached a handler");
+    if (req.method.len == 0)
+        fail("an empty method reached a handler");
+    std::string_view target(req.target.data, req.target.len);
+    if (!target.empty() && target[0] == '/' &&
+        (!contains(req.target, req.path) || !contains(req.target, req.query)))
+        fail("path or query outside an origin-form target");
+    if (req.path.len == 0 && !target.empty() && target[0] == '/')
+        fail("an empty path for an origin-form target");
+}
+
+int echo(hb::Response &res, const hb_request &req, void *)
+{
+    check_view(req);
+    res.add_header("Content-Type", "application/octet-stream");
+    res.write({req.body.data, req.body.len});
+    return 0;
+}
+
+int stream(hb::Response &res, const hb_request &req, void *)
+{
+    check_view(req);
+    res.write("first,");
+    int rc = res.flush();
+    if (rc != HB_OK && rc != HB_E_AGAIN && rc != HB_E_IO)
+        fail("flush returned an unexpected code");
+    res.write({req.body.data, req.body.len});
+    res.flush();
+    res.write("last");
+    return 0;
+}
+
+int failing(hb::Response &res, const hb_request &req, void *)
+{
+    check_view(req);
+    res.write("half an answer");
+    return -1;
+}
+
+int throwing(hb::Response &, const hb_request &req, void *)
+{
+    check_view(req);
+    throw std::runtime_error("thrown by the fuzz handler");
+}
+
+struct Harness {
+    Harness()
+    {
+        options = hb::default_options();
+        options.header_limit = 2048; // small, so that inputs reach the limits
+        options.body_limit = 16 * 1024;
+        router.add("/", hb::Route{echo, nullptr});
+        router.add("/stream/", hb::Route{stream, nullptr});
+        router.add("/fail", hb::Route{failing, nullptr});
+        router.add("/throw", hb::Route{throwing, nullptr});
+        worker = std::make_unique<hb::Worker>(options, router);
+    }
+    hb_options options;
+    hb::detail::Router<hb::Route> router;
+    std::unique_ptr<hb::Worker> worker;
+};
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
+{
+    static Harness h;
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
+        fail("socketpair");
+    int client = fds[1];
+    {
+        boost::system::error_code ec;
+        tcp::socket socket(h.worker->ctx);
+        socket.assign(tcp::v4(), fds[0], ec);
+        if (ec)
+            fail("assign");
+        tcp::endpoint peer(asio::ip::make_address_v4("192.0.2.1"), 4321);
+        std::make_shared<hb::Connection>(std::move(socket), peer, *h.worker)->start();
+    }
+    std::size_t sent = 0, received = 0;
+    bool shut = false;
+    std::string head; // the first bytes the server sent
+    char buf[64 * 1024];
+    // The server must finish: every input ends with the client's EOF, and a
+    // connection that neither reads, writes nor closes on it is a hang.
+    for (int idle_rounds = 0; h.worker->stats().connections != 0;) {
+        bool progress = false;
+        if (sent < size) {
+            ssize_t n = ::send(client, data + sent, size - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) {
+                sent += static_cast<std::size_t>(n);
+                progress = true;
+            } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                sent = size; // the server closed on us: what is left goes nowhere
+            }
+        }
+        if (sent == size && !shut) {
+            ::shutdown(client, SHUT_WR);
+            shut = true;
+        }
+        if (h.worker->ctx.poll() != 0)
+            progress = true;
+        for (;;) {
+            ssize_t n = ::recv(client, buf, sizeof buf, MSG_DONTWAIT);
+            if (n <= 0)
+                break;
+            if (head.size() < 9)
+                head.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), 9 - head.size()));
+            received += static_cast<std::size_t>(n);
+            progress = true;
+        }
+        idle_rounds = progress ? 0 : idle_rounds + 1;
+        if (idle_rounds > 10000)
+            fail("the connection hangs: no progress after the client's EOF");
+    }
+    if (std::string_view("HTTP/1.1 ").substr(0, head.size()) != head)
+        fail("the server sent something that is not an HTTP/1.1 response");
+    ::close(client);
+    return 0;
+}
