@@ -65,9 +65,38 @@ std::string allow_header(const Route &route)
     return allow;
 }
 
+void set_limits(hb_options &options, const std::map<std::string, long long> &limits)
+{
+    struct Field {
+        const char *name;
+        size_t *size;
+        unsigned *ms;
+    } fields[] = {
+        {"header_limit", &options.header_limit, nullptr},
+        {"body_limit", &options.body_limit, nullptr},
+        {"read_timeout_ms", nullptr, &options.read_timeout_ms},
+        {"idle_timeout_ms", nullptr, &options.idle_timeout_ms},
+        {"drain_timeout_ms", nullptr, &options.drain_timeout_ms},
+    };
+    for (const auto &[name, value] : limits) {
+        Field *f = std::find_if(std::begin(fields), std::end(fields),
+                                [&](const Field &x) { return name == x.name; });
+        if (f == std::end(fields))
+            throw py::value_error("unknown limit '" + name +
+                                  "'; known: header_limit, body_limit, read_timeout_ms, idle_timeout_ms, "
+                                  "drain_timeout_ms");
+        if (value < 0 || (f->ms != nullptr && value > 0x7fffffff))
+            throw py::value_error(name + " out of range: " + std::to_string(value));
+        if (f->size != nullptr)
+            *f->size = static_cast<size_t>(value);
+        else
+            *f->ms = static_cast<unsigned>(value);
+    }
+}
+
 } // namespace
 
-Server::Server(unsigned threads, bool reuse_port)
+Server::Server(unsigned threads, bool reuse_port, const std::map<std::string, long long> &limits)
 {
     hb_options options;
     hb_options_init(&options);
@@ -76,6 +105,7 @@ Server::Server(unsigned threads, bool reuse_port)
     options.on_thread_start = on_thread_start;
     options.on_thread_stop = on_thread_stop;
     options.hook_data = PyInterpreterState_Get();
+    set_limits(options, limits);
     if (threads == 0)
         throw py::value_error("threads must be at least 1");
     int rc = hb_server_create(&options, &server_);
@@ -240,6 +270,7 @@ void Server::close()
         for (Endpoint &e : route.endpoints)
             Py_CLEAR(e.handler);
     routes_.clear();
+    wsgi_apps_.clear();
     open_servers().erase(this);
 }
 
