@@ -24,7 +24,7 @@ VARIANTS = [
     "flask-gunicorn",
     "nginx",
     "uvicorn-asgi",
-    "uwsgi-wsgi",
+    "wsgi-uwsgi",
 ]
 PIPELINING = [name for name in VARIANTS if manifest(name).get("supports", {}).get("pipelining")]
 

@@ -1,11 +1,10 @@
-"""werkzeug-flask: the reference's slowest row, Flask on its own dev server.
+"""The common endpoints as a Flask app, shared by every variant that serves Flask
+(flask-werkzeug, flask-gunicorn, flask-gunicorn-gthread, flask-uwsgi, flask-waitress,
+flask-httpbridge), so that only the server differs.
 
-`app.run` as the post ran it; Flask 2.2 serves each connection on a thread.
-servers/flask-gunicorn serves this same module, so only the server differs.
-usage: python3 app.py [--host H] [--port P]
+GET / -> 200 text/plain "Hello, world.\\n"; POST /echo -> the body back as
+application/octet-stream; anything else (wrong methods included) -> 404.
 """
-
-import argparse
 
 from flask import Flask, Response, request
 
@@ -29,11 +28,3 @@ def echo():
 @app.errorhandler(405)
 def method_not_allowed(_error):
     return Response(b"404 page not found\n", status=404, content_type="text/plain")
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
-    args = parser.parse_args()
-    app.run(host=args.host, port=args.port)
