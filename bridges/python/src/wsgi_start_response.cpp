@@ -43,14 +43,20 @@ bool iequals(std::string_view a, std::string_view b)
     return true;
 }
 
-// PEP 3333: the app must not set these; they belong to the connection.
+// PEP 3333: the app must not set these; they belong to the connection. By
+// length first: this runs for every header of every response.
 bool is_hop_by_hop(std::string_view name)
 {
-    for (const char *h : {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-                          "trailer", "trailers", "transfer-encoding", "upgrade"})
-        if (iequals(name, h))
-            return true;
-    return false;
+    switch (name.size()) {
+    case 2: return iequals(name, "te");
+    case 7: return iequals(name, "upgrade") || iequals(name, "trailer");
+    case 8: return iequals(name, "trailers");
+    case 10: return iequals(name, "connection") || iequals(name, "keep-alive");
+    case 17: return iequals(name, "transfer-encoding");
+    case 18: return iequals(name, "proxy-authenticate");
+    case 19: return iequals(name, "proxy-authorization");
+    default: return false;
+    }
 }
 
 bool status_has_body(int status)
