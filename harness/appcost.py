@@ -5,7 +5,8 @@ what a like-for-like row (the same app on httpbridge, gunicorn, uWSGI...) should
 
 The loop is pyperf's, small: calibrate the number of calls per run until one run takes at
 least ``min_time``, one warm-up run, then ``runs`` timed runs; each run gives microseconds
-per request. Every call gets a fresh copy of a realistic environ (what wrk's requests make
+of CPU time per request (this thread's, so that other load on a shared machine does not
+count, and comparable with the server CPU per request the harness reads from /proc). Every call gets a fresh copy of a realistic environ (what wrk's requests make
 a server build) and a fresh ``wsgi.input``, calls ``start_response``, walks the body and
 calls its ``close()``, as a server must; the cost of that scaffolding, timed the same way
 around an app that does nothing, is subtracted. The first answer of each case is checked
@@ -113,12 +114,13 @@ def _null_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> li
 
 
 def _run(app: Callable[..., Any], base: dict[str, Any], body: bytes, loops: int) -> float:
-    """Seconds per call over loops calls."""
+    """CPU seconds per call over loops calls: CPU time, like the server's figure it is set
+    against, and unlike wall time not inflated by whatever else runs on the machine."""
     call = _call
-    start = time.perf_counter()
+    start = time.thread_time()
     for _ in range(loops):
         call(app, base, body)
-    return (time.perf_counter() - start) / loops
+    return (time.thread_time() - start) / loops
 
 
 def _calibrate(app: Callable[..., Any], base: dict[str, Any], body: bytes, min_time: float) -> int:
