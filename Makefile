@@ -26,7 +26,7 @@ DEB_PACKAGES := \
   python3-matplotlib wrk apache2-utils util-linux procps \
   golang-go python3-flask gunicorn nginx-light \
   python3-uvicorn python3-uvloop python3-httptools uwsgi-core uwsgi-plugin-python3 \
-  chromium clang libclang-rt-14-dev
+  chromium clang libclang-rt-14-dev python3-django python3-waitress
 
 HARNESS = cd $(CURDIR) && HB_BUILD_DIR=$(abspath $(BUILD_DIR)) HB_PYTHON=$(PYTHON) $(PYTHON) -m harness
 harness_opt = $(if $(2),$(1) $(2))

@@ -25,7 +25,7 @@ VARIANTS = [
     "flask-gunicorn",
     "nginx",
     "uvicorn-asgi",
-    "uwsgi-wsgi",
+    "wsgi-uwsgi",
 ]
 PIPELINING = [name for name in VARIANTS if variant(name).pipelining]
 CLOSE = [("Connection", "close")]

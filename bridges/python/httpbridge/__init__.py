@@ -16,6 +16,9 @@ A handler is called as ``handler(w, req)`` on one of the server's threads with a
 returns. Whatever it writes is sent in one piece when it returns. An exception
 becomes a 500 (when nothing was sent yet) and a traceback on stderr; the server
 keeps serving.
+
+Any WSGI app (Flask, Django...) runs on the same server through
+:mod:`httpbridge.wsgi`: ``python3 -m httpbridge.wsgi module:app``.
 """
 
 from ._app import Handler, Server, route, run, stop

@@ -295,14 +295,27 @@ _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _REAP_TIMEOUT = 10.0  # seconds to wait for workers after asking them to stop
 
 
-def _worker_main(host: str, port: int, threads: int, ready_fd: int, parent: int) -> int:
+# What a worker serves: make(host, port, threads, reuse_port) -> a Server (the
+# routes here, a WSGI app in httpbridge.wsgi).
+MakeServer = Callable[[str, int, int, bool], Server]
+
+
+def _route_server(host: str, port: int, threads: int, reuse_port: bool) -> Server:
+    return Server(host, port, threads=threads, reuse_port=reuse_port)
+
+
+def _announce_running(host: str, port: int) -> None:
+    print(f" * Running on http://{_address(host, port)}/", flush=True)
+
+
+def _worker_main(host: str, port: int, threads: int, ready_fd: int, parent: int, make: MakeServer) -> int:
     """In a forked worker: bind with SO_REUSEPORT, report to the parent, serve."""
     if hasattr(_httpbridge, "set_parent_death_signal"):
         _httpbridge.set_parent_death_signal(signal.SIGTERM)  # no orphans if the parent is killed
     if os.getppid() != parent:
         return 1
     try:
-        server = Server(host, port, threads=threads, reuse_port=True)
+        server = make(host, port, threads, True)
     except OSError as e:
         os.write(ready_fd, f"error {e.errno or 0} {e.strerror or e}".encode())
         return 1
@@ -322,7 +335,7 @@ class _WorkerPool:
         self.stopping = False
         self.failures: list[str] = []
 
-    def spawn(self, host: str, port: int, threads: int) -> None:
+    def spawn(self, host: str, port: int, threads: int, make: MakeServer = _route_server) -> None:
         parent = os.getpid()
         r, w = os.pipe()
         sys.stdout.flush()
@@ -333,7 +346,7 @@ class _WorkerPool:
             try:
                 os.close(r)
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by the parent
-                code = _worker_main(host, port, threads, w, parent)
+                code = _worker_main(host, port, threads, w, parent, make)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -411,7 +424,14 @@ class _WorkerPool:
         self.pidfds.clear()
 
 
-def _run_workers(host: str, port: int, threads: int, workers: int) -> None:
+def _run_workers(
+    host: str,
+    port: int,
+    threads: int,
+    workers: int,
+    make_server: MakeServer = _route_server,
+    announce: Callable[[str, int], None] = _announce_running,
+) -> None:
     # Check the address (and learn the port when 0 was asked for) with a
     # SO_REUSEPORT socket that is closed again before forking: a listener kept
     # in the parent would be handed a share of the connections and never answer.
@@ -426,9 +446,9 @@ def _run_workers(host: str, port: int, threads: int, workers: int) -> None:
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if on_main else None
     try:
         for _ in range(workers):
-            pool.spawn(host, port, threads)
+            pool.spawn(host, port, threads, make_server)
         pool.wait_ready(_READY_TIMEOUT)
-        print(f" * Running on http://{_address(host, port)}/", flush=True)
+        announce(host, port)
         if on_main:
 
             def forward(signum: int, frame: FrameType | None) -> None:

@@ -51,10 +51,12 @@ int answer_405(hb_response res, const Route &route)
     return hb_response_write(res, body, sizeof body - 1);
 }
 
+} // namespace
+
 // A handler raised: say which request on stderr, then the traceback. Not
 // PyErr_Print: it would exit the process on SystemExit and keep the frames
 // (and so the request objects) alive in sys.last_traceback.
-void report_exception(const hb_request &req)
+void report_exception(const hb_request &req, const char *what, const char *outcome)
 {
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
@@ -66,7 +68,7 @@ void report_exception(const hb_request &req)
     PyObject *target =
         PyUnicode_DecodeLatin1(req.target.data, static_cast<Py_ssize_t>(req.target.len), nullptr);
     if (method != nullptr && target != nullptr)
-        PySys_FormatStderr("httpbridge: exception in handler for %U %U (answered 500)\n", method, target);
+        PySys_FormatStderr("httpbridge: exception in %s for %U %U (%s)\n", what, method, target, outcome);
     PyErr_Clear();
     Py_XDECREF(method);
     Py_XDECREF(target);
@@ -76,6 +78,9 @@ void report_exception(const hb_request &req)
     Py_XDECREF(traceback);
     PyErr_Clear();
 }
+
+namespace
+{
 
 // With the GIL held: bind the reused objects, call the handler, unbind.
 int call_handler(ThreadContext &ctx, PyObject *handler, hb_response res, const hb_request &req)
@@ -168,6 +173,8 @@ void on_thread_stop(void *)
     PyEval_RestoreThread(ctx->tstate);
     Py_CLEAR(ctx->request);
     Py_CLEAR(ctx->writer);
+    if (ctx->free_wsgi != nullptr)
+        ctx->free_wsgi(ctx->wsgi);
     PyThreadState_Clear(ctx->tstate);
     PyThreadState_DeleteCurrent(); // and releases the GIL
     delete ctx;
@@ -176,6 +183,11 @@ void on_thread_stop(void *)
 bool on_io_thread()
 {
     return t_context != nullptr;
+}
+
+ThreadContext *thread_context()
+{
+    return t_context;
 }
 
 int on_request(hb_response res, const hb_request *req, void *user_data)

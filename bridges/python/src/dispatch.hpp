@@ -30,6 +30,10 @@ struct ThreadContext {
     std::vector<PendingHeader> headers;
     std::size_t header_count = 0;
     bool headers_sent = false; // by ResponseWriter.flush()
+    // The WSGI path's reused objects (wsgi_dispatch.cpp); free_wsgi releases
+    // them at thread stop, with the GIL held.
+    void *wsgi = nullptr;
+    void (*free_wsgi)(void *wsgi) = nullptr;
 };
 
 // Handlers registered for one pattern; methods empty means every method.
@@ -56,6 +60,14 @@ int on_request(hb_response res, const hb_request *req, void *user_data);
 
 // Whether the calling thread is a server io thread (where a server must not be freed).
 bool on_io_thread();
+
+// The calling io thread's context; nullptr off the io threads (or when its thread state failed).
+ThreadContext *thread_context();
+
+// With the GIL held and a Python error set: say on stderr which request failed in what
+// ("handler", "WSGI app") and how it ended, then the traceback; the error is cleared.
+void report_exception(const hb_request &req, const char *what = "handler",
+                      const char *outcome = "answered 500");
 
 // Response headers, buffered in the context until the handler returns (or flushes).
 // false with a Python error set.

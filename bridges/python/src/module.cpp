@@ -19,14 +19,17 @@ PYBIND11_MODULE(_httpbridge, m)
 {
     m.doc() = "Private: the compiled core of httpbridge. Use the httpbridge package.";
 
-    if (!hbpy::add_types(m.ptr()))
+    if (!hbpy::add_types(m.ptr()) || !hbpy::add_wsgi_types(m.ptr()))
         throw py::error_already_set();
 
     py::class_<Server>(m, "Server", "One HTTP server over httpbridge.h (low level).")
-        .def(py::init<long long, bool>(), py::arg("threads") = 1, py::arg("reuse_port") = false)
+        .def(py::init<long long, bool, const std::map<std::string, long long> &>(), py::arg("threads") = 1,
+             py::arg("reuse_port") = false, py::arg("limits") = std::map<std::string, long long>{})
         .def("handle", &Server::handle, py::arg("pattern"), py::arg("handler"),
              py::arg("methods") = py::none(),
              "Route pattern (exact, or a subtree when it ends in '/') to handler(w, req).")
+        .def("handle_wsgi", &Server::handle_wsgi, py::arg("app"), py::arg("base_environ"),
+             "Serve every path with a WSGI app; base_environ: the keys every environ shares.")
         .def("listen", &Server::listen, py::arg("host"), py::arg("port"),
              "Bind host:port (numeric host; port 0 picks one). OSError names the address.")
         .def_property_readonly("port", &Server::port, "The bound port.")

@@ -58,9 +58,39 @@ std::string allow_header(const Route &route)
     return allow;
 }
 
+void set_limits(hb_options &options, const std::map<std::string, long long> &limits)
+{
+    struct Field {
+        const char *name;
+        size_t *size;
+        unsigned *count; // milliseconds, or max_connections
+    } fields[] = {
+        {"header_limit", &options.header_limit, nullptr},
+        {"body_limit", &options.body_limit, nullptr},
+        {"read_timeout_ms", nullptr, &options.read_timeout_ms},
+        {"idle_timeout_ms", nullptr, &options.idle_timeout_ms},
+        {"drain_timeout_ms", nullptr, &options.drain_timeout_ms},
+        {"max_connections", nullptr, &options.max_connections},
+    };
+    for (const auto &[name, value] : limits) {
+        Field *f = std::find_if(std::begin(fields), std::end(fields),
+                                [&](const Field &x) { return name == x.name; });
+        if (f == std::end(fields))
+            throw py::value_error("unknown limit '" + name +
+                                  "'; known: header_limit, body_limit, read_timeout_ms, idle_timeout_ms, "
+                                  "drain_timeout_ms, max_connections");
+        if (value < 0 || (f->count != nullptr && value > 0x7fffffff))
+            throw py::value_error(name + " out of range: " + std::to_string(value));
+        if (f->size != nullptr)
+            *f->size = static_cast<size_t>(value);
+        else
+            *f->count = static_cast<unsigned>(value);
+    }
+}
+
 } // namespace
 
-Server::Server(long long threads, bool reuse_port)
+Server::Server(long long threads, bool reuse_port, const std::map<std::string, long long> &limits)
 {
     hb_options options;
     hb_options_init(&options);
@@ -70,6 +100,7 @@ Server::Server(long long threads, bool reuse_port)
     options.on_thread_start = on_thread_start;
     options.on_thread_stop = on_thread_stop;
     options.hook_data = PyInterpreterState_Get();
+    set_limits(options, limits);
     int rc = hb_server_create(&options, &server_);
     if (rc == HB_E_INVAL) {
         const char *problem = hb_options_check(&options);
@@ -86,7 +117,8 @@ Server::Server(long long threads, bool reuse_port)
 // routes the engine points into, and stops it; close_all() frees it at exit.
 // Nothing is left pointing at the Server being destroyed.
 Server::Server(Orphan, Server &dropped)
-    : server_(dropped.server_), routes_(std::move(dropped.routes_)), started_(dropped.started_),
+    : server_(dropped.server_), routes_(std::move(dropped.routes_)),
+      wsgi_apps_(std::move(dropped.wsgi_apps_)), started_(dropped.started_),
       listening_(dropped.listening_), orphan_(true)
 {
     dropped.server_ = nullptr;
@@ -237,6 +269,7 @@ void Server::close()
         for (Endpoint &e : route.endpoints)
             Py_CLEAR(e.handler);
     routes_.clear();
+    wsgi_apps_.clear();
     open_servers().erase(this);
 }
 

@@ -2,11 +2,13 @@
 #pragma once
 
 #include "dispatch.hpp"
+#include "wsgi.hpp"
 
 #include <pybind11/pybind11.h>
 
 #include <atomic>
 #include <list>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +21,9 @@ namespace py = pybind11;
 class Server
 {
 public:
-    Server(long long threads, bool reuse_port); // ValueError for options the engine refuses
+    // ValueError for options the engine refuses. limits: hb_options fields by
+    // name (header_limit, body_limit, *_timeout_ms, max_connections).
+    Server(long long threads, bool reuse_port, const std::map<std::string, long long> &limits = {});
     ~Server();
     Server(const Server &) = delete;
     Server &operator=(const Server &) = delete;
@@ -27,6 +31,9 @@ public:
     // Route pattern to handler for methods (None: all). Before start only.
     void handle(const std::string &pattern, py::object handler,
                 std::optional<std::vector<std::string>> methods);
+    // Serve every path with a WSGI app; base_environ holds the server-wide
+    // keys. Alone, before start only (wsgi_dispatch.cpp).
+    void handle_wsgi(py::object app, py::dict base_environ);
     // Bind; OSError naming host:port when that fails.
     void listen(const std::string &host, unsigned port);
     int port() const;
@@ -57,7 +64,8 @@ private:
     hb_server *server_ = nullptr;
     bool closing_ = false;
     std::atomic<int> waiters_{0};
-    std::list<Route> routes_; // stable addresses: the engine keeps pointers to them
+    std::list<Route> routes_;      // stable addresses: the engine keeps pointers to them
+    std::list<WsgiApp> wsgi_apps_; // likewise
     bool started_ = false;
     bool listening_ = false;
     bool orphan_ = false; // owned by open_servers(), deleted by close_all()

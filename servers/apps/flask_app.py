@@ -1,9 +1,14 @@
-"""werkzeug-flask: the reference's slowest row, Flask on its own dev server.
+"""The common endpoints as a Flask app, shared by every variant that serves Flask
+(flask-werkzeug, flask-gunicorn, flask-gunicorn-gthread, flask-uwsgi, flask-waitress,
+flask-httpbridge), so that only the server differs.
 
-Werkzeug's server as the post's `app.run` builds it (`make_server`, a thread per
-connection, Flask 2.2's default), started directly so that the start line can follow
-the bind. servers/flask-gunicorn serves this same module, so only the server differs.
-usage: python3 app.py [--host H] [--port P] [--threads N]   (defaults 127.0.0.1, 8000, 1;
+GET / -> 200 text/plain "Hello, world.\\n"; POST /echo -> the body back as
+application/octet-stream; anything else (wrong methods included) -> 404.
+
+Run as a program, it is the reference's werkzeug-flask row: Werkzeug's server as the post's
+`app.run` builds it (`make_server`, a thread per connection, Flask 2.2's default), started
+directly so that the start line can follow the bind.
+usage: python3 flask_app.py [--host H] [--port P] [--threads N]   (defaults 127.0.0.1, 8000, 1;
 --threads is accepted like every variant's and has no effect: a thread per connection)
 """
 

@@ -1,6 +1,8 @@
-"""A bare WSGI app (no framework) for uWSGI's HTTP/1.1 socket.
+"""The common endpoints as a bare WSGI callable (no framework), shared by every variant that
+serves it (wsgi-httpbridge, wsgi-gunicorn, wsgi-uwsgi), so that only the server differs.
 
-Run by `uwsgi --plugin python3 --wsgi-file app.py` (see variant.toml).
+GET / (and HEAD) -> 200 text/plain "Hello, world.\\n"; POST /echo -> the body back as
+application/octet-stream; anything else -> 404.
 """
 
 HELLO = b"Hello, world.\n"
@@ -24,5 +26,8 @@ def application(environ, start_response):
     else:
         status, content_type, body = "404 Not Found", "text/plain", NOT_FOUND
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-    # uWSGI sends whatever the app returns, even to HEAD; other servers drop it.
+    # A HEAD answer has no body; uWSGI would send whatever the app returns, so return none.
     return [] if method == "HEAD" else [body]
+
+
+app = application  # the name gunicorn-style commands use by habit

@@ -1,0 +1,112 @@
+"""harness.appcost: a WSGI app timed alone, in-process; the apps named by variant commands."""
+
+import shlex
+import tomllib
+
+import pytest
+
+from harness import appcost
+from harness.config import ROOT
+from harness.tests.helpers import PYTHON
+
+APPS = str(ROOT / "servers" / "apps")
+QUICK = {"runs": 3, "warmups": 0, "min_time": 0.005}
+
+
+def hello(environ, start_response):
+    body = environ["wsgi.input"].read() if environ["PATH_INFO"] == "/echo" else b"Hello, world.\n"
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+
+
+def test_measure_here_gives_microseconds_per_request_with_spread():
+    results = appcost.measure_here(hello, **QUICK)
+    assert set(results) == {"GET /", "POST /echo"}
+    for r in results.values():
+        assert len(r["runs"]) == 3 and r["loops"] >= 1
+        assert r["min"] <= r["us_per_request"] <= r["max"]
+        assert r["stdev"] >= 0 and r["scaffold_us"] > 0
+
+
+def test_every_call_gets_a_fresh_environ_and_input_and_close_is_called():
+    seen, closed = [], []
+
+    class Body(list):
+        def close(self):
+            closed.append(True)
+
+    def app(environ, start_response):
+        seen.append(("mark" in environ, environ["wsgi.input"].read()))
+        environ["mark"] = True
+        start_response("200 OK", [])
+        return Body([b"Hello, world.\n"])
+
+    appcost.measure_here(app, cases=appcost.CASES[:1], **QUICK)
+    assert seen and not any(mark for mark, _ in seen)
+    assert len(closed) == len(seen)
+
+
+@pytest.mark.parametrize("app, message", [
+    (lambda environ, start_response: (start_response("404 Not Found", []), [b"no"])[1], "answered '404 Not Found'"),
+    (lambda environ, start_response: iter(()), "answered 'nothing'"),
+    (lambda environ, start_response: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_a_broken_app_is_refused_not_timed(app, message):
+    with pytest.raises(appcost.AppCostError, match=message):
+        appcost.measure_here(app, **QUICK)
+
+
+def test_measure_runs_the_app_in_a_child_interpreter():
+    result = appcost.measure("wsgi_app:application", [APPS], python=PYTHON, **QUICK)
+    assert result["spec"] == "wsgi_app:application" and result["settings"]["runs"] == 3
+    assert result["cases"]["GET /"]["us_per_request"] >= 0
+    assert len(result["cases"]["POST /echo"]["runs"]) == 3
+
+
+def test_measure_flask_in_a_child_interpreter():
+    pytest.importorskip("flask")
+    result = appcost.measure("flask_app:app", [APPS], python=PYTHON, **QUICK)
+    assert result["cases"]["GET /"]["us_per_request"] > 0  # a framework is never free
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("no_such_module:app", "cannot import 'no_such_module'"),
+    ("wsgi_app:missing", "'wsgi_app' has no attribute 'missing'"),
+    ("wsgi_app:HELLO", "wsgi_app:HELLO is not callable"),
+])
+def test_measure_says_what_is_missing(spec, message):
+    with pytest.raises(appcost.AppCostError, match=message):
+        appcost.measure(spec, [APPS], python=PYTHON, **QUICK)
+
+
+def command_of(variant):
+    spec = tomllib.loads((ROOT / "servers" / variant / "variant.toml").read_text())
+    fill = {"{root}": str(ROOT), "{python}": PYTHON, "{build_dir}": "/b", "{host}": "h", "{port}": "1",
+            "{threads}": "1", "{variant_dir}": str(ROOT / "servers" / variant)}
+    text, env = spec["run"]["command"], dict(spec["run"].get("env", {}))
+    for key, value in fill.items():
+        text = text.replace(key, value)
+        env = {k: v.replace(key, value) for k, v in env.items()}
+    return shlex.split(text), env
+
+
+@pytest.mark.parametrize("variant, spec", [
+    ("wsgi-httpbridge", "wsgi_app:application"),
+    ("flask-httpbridge", "flask_app:app"),
+    ("django-httpbridge", "django_hello.wsgi:application"),
+    ("flask-gunicorn", "flask_app:app"),
+    ("flask-gunicorn-gthread", "flask_app:app"),
+    ("wsgi-gunicorn", "wsgi_app:application"),
+    ("flask-waitress", "flask_app:app"),
+    ("flask-uwsgi", "flask_app:app"),
+    ("wsgi-uwsgi", "wsgi_app:application"),
+])
+def test_the_app_each_wsgi_variant_serves(variant, spec):
+    found = appcost.app_of_command(*command_of(variant))
+    assert found is not None and found[0] == spec
+    assert APPS in found[1]
+
+
+def test_a_variant_without_a_wsgi_app():
+    assert appcost.app_of_command(*command_of("python-pybind11")) is None
+    assert appcost.app_of_command(*command_of("cpp-beast")) is None

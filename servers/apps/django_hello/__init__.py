@@ -1,0 +1,1 @@
+"""A Django project serving the common endpoints (see views.py): django_hello.wsgi:application."""
