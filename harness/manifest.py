@@ -35,7 +35,7 @@ PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # Every key the format defines; anything else is reported as a warning (likely a typo).
 KNOWN_KEYS = {
-    "": {"title", "server", "handler", "reference_row", "description", "build", "run",
+    "": {"title", "server", "handler", "app", "reference_row", "description", "build", "run",
          "supports"},
     "build": {"system", "target"},
     "run": {"command", "env", "requires", "ready_timeout", "version"},
@@ -72,6 +72,7 @@ class Variant:
     title: str
     server: str  # what accepts connections and speaks HTTP
     handler: str  # what the answers are written in
+    app: str  # what answers: "handler" (a bare handler), or an app kind ("wsgi", "flask", ...)
     reference_row: str | None
     description: str
     build_system: str
@@ -105,6 +106,7 @@ class Variant:
             "title": self.title,
             "server": self.server,
             "handler": self.handler,
+            "app": self.app,
             "reference_row": self.reference_row,
             "description": self.description,
             "manifest": str(self.manifest),
@@ -224,6 +226,7 @@ def parse_manifest(path: Path, ctx: Context) -> Variant:
     title = top.string("title")
     server = _name(top, "server")
     handler = _name(top, "handler")
+    app = _name(top, "app") if "app" in top.data else "handler"
     reference_row = top.string("reference_row", required=False)
     description = top.string("description", required=False, default="")
 
@@ -289,6 +292,7 @@ def parse_manifest(path: Path, ctx: Context) -> Variant:
         title=title,
         server=server,
         handler=handler,
+        app=app,
         reference_row=reference_row,
         description=description,
         build_system=system,

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -40,12 +41,23 @@ TEST(Options, AnUnknownSizeIsRefused)
 {
     hb_options o = hbtest::test_options();
     hb_server *srv = nullptr;
-    for (std::size_t size : {std::size_t{0}, sizeof(hb_options) - 1, sizeof(hb_options) + 8}) {
+    for (std::size_t size : {std::size_t{0}, std::size_t{8}, sizeof(hb_options) + 8}) {
         o.size = size;
         EXPECT_NE(check(o).find("hb_options_init"), std::string::npos) << size;
         EXPECT_EQ(hb_server_create(&o, &srv), HB_E_INVAL) << size;
         EXPECT_EQ(srv, nullptr);
     }
+}
+
+// A caller built before max_connections existed passes a smaller size: its
+// struct is accepted and the field it does not know gets its default.
+TEST(Options, ACallerThatPredatesAFieldGetsItsDefault)
+{
+    hb_options o = hbtest::test_options();
+    o.size = offsetof(hb_options, max_connections);
+    o.max_connections = 7; // beyond what this caller's struct holds: must be ignored
+    EXPECT_EQ(check(o), "");
+    EXPECT_EQ(hb::complete_options(o).max_connections, hb::default_options().max_connections);
 }
 
 TEST(Options, CheckNamesTheFieldAtFault)
