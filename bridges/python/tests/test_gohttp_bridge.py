@@ -1,5 +1,5 @@
 """The Go bridge (bridges/gohttp, libgohttp.so) facing bad handlers and bad
-clients (issue 9 item 9), driven from Python through servers/gohttp-python's
+clients (issue 9 item 9), driven from Python through bridges/gohttp/python's
 CFFI module in a child process: an out-of-range status is an error return,
 not a panic; bodies over the limit get 413; a client that never finishes its
 request is dropped; Shutdown twice is harmless."""
@@ -12,7 +12,7 @@ import socket
 
 import pytest
 
-from conftest import BUILD_DIR, REPO, TIMEOUT, request
+from conftest import BUILD_DIR, TIMEOUT, request
 
 LIB = BUILD_DIR / "bridges" / "gohttp" / "libgohttp.so"
 pytestmark = pytest.mark.skipif(not LIB.exists(), reason=f"{LIB} not built (needs go)")
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(not LIB.exists(), reason=f"{LIB} not built (need
 APP = f"""
 import os, sys
 os.environ['GOHTTP_LIB'] = {str(LIB)!r}
-sys.path.insert(0, {str(REPO / 'servers' / 'gohttp-python')!r})
+sys.path.insert(0, {str(BUILD_DIR / 'bridges' / 'gohttp')!r})
 from gohttp import lib, route, run
 
 @route('/status')
