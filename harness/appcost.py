@@ -6,9 +6,10 @@ what a like-for-like row (the same app on httpbridge, gunicorn, uWSGI...) should
 The loop is pyperf's, small: calibrate the number of calls per run until one run takes at
 least ``min_time``, one warm-up run, then ``runs`` timed runs; each run gives microseconds
 of CPU time per request (this thread's, so that other load on a shared machine does not
-count, and comparable with the server CPU per request the harness reads from /proc). Every call gets a fresh copy of a realistic environ (what wrk's requests make
-a server build) and a fresh ``wsgi.input``, calls ``start_response``, walks the body and
-calls its ``close()``, as a server must; the cost of that scaffolding, timed the same way
+count, and comparable with the server CPU per request the harness reads from /proc).
+Every call gets a fresh copy of a realistic environ (what wrk's requests make a server
+build) and a fresh ``wsgi.input``, calls ``start_response``, walks the body and calls its
+``close()``, as a server must; the cost of that scaffolding, timed the same way
 around an app that does nothing, is subtracted. The first answer of each case is checked
 (the common endpoints' status and body), so that a broken app is never timed.
 
@@ -90,7 +91,8 @@ def _call(app: Callable[..., Iterable[bytes]], base: dict[str, Any], body: bytes
     environ["wsgi.input"] = io.BytesIO(body)
     status: list[str] = []
 
-    def start_response(s: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+    def start_response(s: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], None]:
         status.append(s)
         return _discard
 
@@ -132,7 +134,8 @@ def _calibrate(app: Callable[..., Any], base: dict[str, Any], body: bytes, min_t
     return loops
 
 
-def _timings(app: Callable[..., Any], case: Case, runs: int, warmups: int, min_time: float) -> tuple[int, list[float]]:
+def _timings(app: Callable[..., Any], case: Case, runs: int, warmups: int,
+             min_time: float) -> tuple[int, list[float]]:
     base = case.environ()
     loops = _calibrate(app, base, case.body, min_time)
     for _ in range(warmups):
@@ -153,7 +156,8 @@ def check(app: Callable[..., Any], case: Case) -> None:
 
 
 def measure_here(app: Callable[..., Any], cases: Sequence[Case] = CASES, runs: int = DEFAULTS["runs"],
-                 warmups: int = DEFAULTS["warmups"], min_time: float = DEFAULTS["min_time"]) -> dict[str, Any]:
+                 warmups: int = DEFAULTS["warmups"],
+                 min_time: float = DEFAULTS["min_time"]) -> dict[str, Any]:
     """Time app in this process: {case name: {us_per_request, min, max, stdev, runs, loops, ...}}."""
     if runs < 1 or warmups < 0 or min_time <= 0:
         raise ValueError("runs >= 1, warmups >= 0 and min_time > 0, please")
@@ -198,8 +202,8 @@ def load(spec: str, paths: Sequence[str] = ()) -> Callable[..., Any]:
     return app  # type: ignore[no-any-return]
 
 
-def measure(spec: str, paths: Sequence[str] = (), python: str | None = None, env: dict[str, str] | None = None,
-            timeout: float = 300.0, **options: Any) -> dict[str, Any]:
+def measure(spec: str, paths: Sequence[str] = (), python: str | None = None,
+            env: dict[str, str] | None = None, timeout: float = 300.0, **options: Any) -> dict[str, Any]:
     """measure_here() in a child interpreter; AppCostError with its message when it fails.
 
     Returns {"spec", "python", "paths", "settings": {runs, warmups, min_time}, "cases": {...}}.
@@ -222,7 +226,8 @@ def measure(spec: str, paths: Sequence[str] = (), python: str | None = None, env
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
-def app_of_command(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[str, list[str]] | None:
+def app_of_command(argv: Sequence[str],
+                   env: dict[str, str] | None = None) -> tuple[str, list[str]] | None:
     """The (module:app, import folders) a variant's start command serves, or None if it
     serves no WSGI app this understands: httpbridge.wsgi and gunicorn (--chdir, --pythonpath,
     the last positional), waitress (PYTHONPATH, the last positional), uWSGI (--chdir with
@@ -256,7 +261,8 @@ def app_of_command(argv: Sequence[str], env: dict[str, str] | None = None) -> tu
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m harness.appcost", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python3 -m harness.appcost",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("app", metavar="module:app")
     parser.add_argument("--path", action="append", default=[], metavar="DIR", help="import from DIR too")
     parser.add_argument("--runs", type=int, default=DEFAULTS["runs"])

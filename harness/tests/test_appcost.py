@@ -47,7 +47,8 @@ def test_every_call_gets_a_fresh_environ_and_input_and_close_is_called():
 
 
 @pytest.mark.parametrize("app, message", [
-    (lambda environ, start_response: (start_response("404 Not Found", []), [b"no"])[1], "answered '404 Not Found'"),
+    (lambda environ, start_response: (start_response("404 Not Found", []), [b"no"])[1],
+     "answered '404 Not Found'"),
     (lambda environ, start_response: iter(()), "answered 'nothing'"),
     (lambda environ, start_response: 1 / 0, "raised ZeroDivisionError"),
 ])

@@ -86,14 +86,14 @@ def test_an_import_error_inside_the_app_shows_its_traceback(app_dir: Path) -> No
 
 
 def test_bad_options_are_usage_errors(app_dir: Path) -> None:
-    for args in (["--bind", "localhost:http", "hbapp"], ["--threads", "0", "hbapp"], ["--workers", "x", "hbapp"],
-                 ["--chdir", str(app_dir / "missing"), "hbapp"], []):
+    for args in (["--bind", "localhost:http", "hbapp"], ["--threads", "0", "hbapp"],
+                 ["--workers", "x", "hbapp"], ["--chdir", str(app_dir / "missing"), "hbapp"], []):
         done = cli(*args, cwd=app_dir)
         assert done.returncode == 2, args
         assert "usage:" in done.stderr
 
 
-def test_start_line_default_attribute_and_chdir(spawn, app_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_start_line_default_attribute_and_chdir(spawn, app_dir: Path) -> None:  # type: ignore[no-untyped-def]
     server = serve_cli(spawn, "--chdir", str(app_dir), "hbapp")  # module alone: module:application
     pid, multiprocess = request(server.port).body.decode().split()
     assert (int(pid), multiprocess) == (server.proc.pid, "False")
@@ -141,7 +141,8 @@ def test_a_port_in_use_is_a_clear_error(app_dir: Path) -> None:
         port = taken.getsockname()[1]
         done = cli("--bind", f"127.0.0.1:{port}", "--chdir", str(app_dir), "hbapp")
     assert done.returncode == 1
-    assert done.stderr == f"httpbridge.wsgi: error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+    assert done.stderr == \
+        f"httpbridge.wsgi: error: cannot listen on 127.0.0.1:{port}: address already in use\n"
 
 
 def test_workers_2(spawn, app_dir: Path) -> None:  # type: ignore[no-untyped-def]

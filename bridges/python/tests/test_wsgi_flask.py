@@ -97,9 +97,10 @@ def test_urlencoded_form(port: int) -> None:
 def test_multipart_upload(port: int) -> None:
     data = bytes(range(256)) * 1024 + b"\r\n--almost-a-boundary\r\n"
     boundary = "hb-test-boundary-7d1"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nmy file\r\n"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nmy file\r\n"
             f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"data.bin\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+            "Content-Type: application/octet-stream\r\n\r\n")
+    body = head.encode() + data + f"\r\n--{boundary}--\r\n".encode()
     r = request(port, "POST", "/upload", body=body,
                 headers=[("Content-Type", f"multipart/form-data; boundary={boundary}")])
     assert r.status == 200
@@ -147,7 +148,8 @@ def test_the_shared_flask_app_of_the_variants() -> None:
     with wsgi_server(flask_app.app) as server, Client(server.port) as c:
         c.get("/")
         r = c.response()
-        assert (r.status, r.body, r.header("Content-Length"), r.framing) == (200, b"Hello, world.\n", "14", "length")
+        assert (r.status, r.body, r.header("Content-Length")) == (200, b"Hello, world.\n", "14")
+        assert r.framing == "length"
         c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\na\0b")
         r = c.response()
         assert (r.body, r.header("Content-Type")) == (b"a\0b", "application/octet-stream")

@@ -72,8 +72,7 @@ def pipelined(port: int, total: int) -> None:
                 b"POST /a%%20b?%d HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-A: 2\r\nX-Other-%d: v\r\n"
                 b"Content-Length: 3\r\n\r\nabc" % (start + i, i % 7) for i in range(BATCH)))
             data = b""
-            while data.count(b"HTTP/1.1 ") < BATCH or not (data.endswith(b"abc") or data.endswith(b"0\r\n\r\n")
-                                                           or data.endswith(b"Error\n")):
+            while data.count(b"HTTP/1.1 ") < BATCH or not data.endswith((b"abc", b"0\r\n\r\n", b"Error\n")):
                 chunk = s.recv(1 << 16)
                 assert chunk, "server closed the connection"
                 data += chunk
