@@ -16,12 +16,6 @@
 
 #include <cstring>
 
-#if PY_VERSION_HEX >= 0x030D0000
-#define HBPY_FINALIZING() Py_IsFinalizing()
-#else
-#define HBPY_FINALIZING() _Py_IsFinalizing()
-#endif
-
 namespace hbpy
 {
 namespace

@@ -10,6 +10,13 @@
 #include <string_view>
 #include <vector>
 
+// Whether the interpreter is shutting down (the name changed in 3.13).
+#if PY_VERSION_HEX >= 0x030D0000
+#define HBPY_FINALIZING() Py_IsFinalizing()
+#else
+#define HBPY_FINALIZING() _Py_IsFinalizing()
+#endif
+
 namespace hbpy
 {
 
