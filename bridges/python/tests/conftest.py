@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -121,6 +121,22 @@ class ServerProcess:
                 pass
         self.proc.wait(TIMEOUT)
 
+
+
+def assert_no_memory_growth(port: int, send: Callable[[int, int], None]) -> None:
+    """Send 20k requests to warm up (caches, free lists and buffers reach their size), then
+    100k more, and check what the app's GET /stats reports (traced bytes, RSS, GC objects,
+    allocated blocks) barely moved. Loose bounds: a leak of one small object per request
+    would be ~3 MB and 100k objects."""
+    send(port, 20_000)
+    before = tuple(map(int, request(port, path="/stats").body.split()))
+    send(port, 100_000)
+    after = tuple(map(int, request(port, path="/stats").body.split()))
+    traced, rss, objects, blocks = (a - b for a, b in zip(after, before))
+    assert traced < 256 * 1024, f"Python memory grew by {traced} bytes"
+    assert objects < 1000, f"{objects} more objects tracked by the GC"
+    assert blocks < 1000, f"{blocks} more allocated blocks"
+    assert rss < 8 * 1024 * 1024, f"RSS grew by {rss} bytes"
 
 @pytest.fixture
 def spawn(tmp_path: Path) -> Iterator:

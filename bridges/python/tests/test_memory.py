@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from conftest import TIMEOUT, request
+from conftest import TIMEOUT, assert_no_memory_growth
 
 LEAK_APP = """
 import gc, os, sys, tracemalloc
@@ -56,22 +56,8 @@ def pipelined(port: int, total: int) -> None:
             assert data.count(b"HTTP/1.1 200 ") + data.count(b"HTTP/1.1 500 ") == BATCH
 
 
-def stats(port: int) -> tuple[int, int, int, int]:
-    traced, rss, objects, blocks = map(int, request(port, path="/stats").body.split())
-    return traced, rss, objects, blocks
-
-
 def test_no_growth_over_100k_handler_calls(app) -> None:  # type: ignore[no-untyped-def]
     server = app(LEAK_APP)
-    pipelined(server.port, 20_000)  # warm up: caches, free lists, buffers reach their size
-    before = stats(server.port)
-    pipelined(server.port, 100_000)
-    after = stats(server.port)
-    traced, rss, objects, blocks = (a - b for a, b in zip(after, before))
-    # Loose bounds: a leak of one small object per call would be ~3 MB and 100k objects.
-    assert traced < 256 * 1024, f"Python memory grew by {traced} bytes"
-    assert objects < 1000, f"{objects} more objects tracked by the GC"
-    assert blocks < 1000, f"{blocks} more allocated blocks"
-    assert rss < 8 * 1024 * 1024, f"RSS grew by {rss} bytes"
+    assert_no_memory_growth(server.port, pipelined)
     assert server.stop() == 0
     assert server.stderr.count("ValueError: one in a hundred fails") == 1200  # 1% of 120k

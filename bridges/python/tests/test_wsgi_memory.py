@@ -7,7 +7,7 @@ import socket
 import sys
 from pathlib import Path
 
-from conftest import TIMEOUT, free_port, request
+from conftest import TIMEOUT, assert_no_memory_growth, free_port
 
 LEAK_APP = """
 import gc, os, sys, tracemalloc
@@ -79,24 +79,11 @@ def pipelined(port: int, total: int) -> None:
             assert data.count(b"HTTP/1.1 200 ") + data.count(b"HTTP/1.1 500 ") == BATCH
 
 
-def stats(port: int) -> tuple[int, ...]:
-    return tuple(map(int, request(port, path="/stats").body.split()))
-
-
 def test_no_growth_over_100k_wsgi_requests(spawn, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "leakapp.py").write_text(LEAK_APP)
     port = free_port()
     server = spawn([sys.executable, "-m", "httpbridge.wsgi", "--bind", f"127.0.0.1:{port}", "--chdir",
                     str(tmp_path), "leakapp"], port)
-    pipelined(port, 20_000)  # warm up: caches, free lists, buffers reach their size
-    before = stats(port)
-    pipelined(port, 100_000)
-    after = stats(port)
-    traced, rss, objects, blocks = (a - b for a, b in zip(after, before))
-    # Loose bounds: a leak of one small object per request would be ~3 MB and 100k objects.
-    assert traced < 256 * 1024, f"Python memory grew by {traced} bytes"
-    assert objects < 1000, f"{objects} more objects tracked by the GC"
-    assert blocks < 1000, f"{blocks} more allocated blocks"
-    assert rss < 8 * 1024 * 1024, f"RSS grew by {rss} bytes"
+    assert_no_memory_growth(port, pipelined)
     assert server.stop() == 0
     assert server.stderr.count("ValueError: one in a hundred fails") == 1200  # 1% of 120k
