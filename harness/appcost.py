@@ -203,13 +203,17 @@ def load(spec: str, paths: Sequence[str] = ()) -> Callable[..., Any]:
 
 
 def measure(spec: str, paths: Sequence[str] = (), python: str | None = None,
-            env: dict[str, str] | None = None, timeout: float = 300.0, **options: Any) -> dict[str, Any]:
+            env: dict[str, str] | None = None, timeout: float = 300.0, cpus: str | None = None,
+            **options: Any) -> dict[str, Any]:
     """measure_here() in a child interpreter; AppCostError with its message when it fails.
+
+    cpus: a taskset CPU list for the child, so the app runs where the servers run.
 
     Returns {"spec", "python", "paths", "settings": {runs, warmups, min_time}, "cases": {...}}.
     """
     settings = {**DEFAULTS, **options}
-    argv = [python or sys.executable, "-m", "harness.appcost", "--json", "--runs", str(settings["runs"]),
+    argv = (["taskset", "-c", cpus] if cpus else []) + [
+            python or sys.executable, "-m", "harness.appcost", "--json", "--runs", str(settings["runs"]),
             "--warmups", str(settings["warmups"]), "--min-time", str(settings["min_time"])]
     for path in paths:
         argv += ["--path", str(path)]

@@ -108,6 +108,8 @@ def cmd_verify(args) -> int:
             ok = verify.passed(checks) and info["port_free"]
             rows.append([v.name] + [marks[c.ok] for c in checks] + ["PASS" if ok else "FAIL"])
             details += [f"{v.name}: {c.name}: {c.detail}" for c in checks if c.ok is False]
+            details += [f"{v.name}: {c.name}: passed; {c.detail}" for c in checks
+                        if c.ok and c.detail]
             if not info["port_free"]:
                 details.append(f"{v.name}: port {server.port} still in use after stop")
             if info["killed"]:

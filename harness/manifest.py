@@ -38,7 +38,7 @@ KNOWN_KEYS = {
     "": {"title", "server", "handler", "app", "reference_row", "description", "build", "run",
          "supports"},
     "build": {"system", "target"},
-    "run": {"command", "env", "requires", "ready_timeout", "version"},
+    "run": {"command", "env", "requires", "ready_timeout", "version", "wsgi_app", "wsgi_path"},
     "supports": {"keep_alive", "pipelining", "threads"},
 }
 DEFAULT_READY_TIMEOUT = 10.0
@@ -81,6 +81,8 @@ class Variant:
     run_env: dict[str, str]  # values as written; filled by environment()
     requires: list[Requirement]
     version_command: list[str] | None  # filled; its output is stored with the results
+    wsgi_app: str | None  # run.wsgi_app: the module:callable it serves, when the command hides it
+    wsgi_path: list[str]  # run.wsgi_path: where that module is imported from (filled)
     ready_timeout: float
     keep_alive: bool
     pipelining: bool
@@ -100,6 +102,20 @@ class Variant:
         values = self.start_values(host, port, threads, tmp)
         return {k: fill(v, values) for k, v in self.run_env.items()}
 
+    def wsgi_target(self) -> tuple[str, list[str]] | None:
+        """(module:callable, import folders) of the WSGI app this variant serves, or None.
+
+        run.wsgi_app says it outright; otherwise it is read from the start command (see
+        appcost.app_of_command) for the servers whose command lines name it.
+        """
+        if self.app == "handler":
+            return None
+        if self.wsgi_app:
+            return self.wsgi_app, list(self.wsgi_path)
+        from harness.appcost import app_of_command  # appcost imports nothing of the harness
+        probe = ("127.0.0.1", 0, 1, "/tmp")
+        return app_of_command(self.command(*probe), self.environment(*probe))
+
     def describe(self) -> dict:
         """The manifest as stored in results.json."""
         return {
@@ -114,6 +130,7 @@ class Variant:
             "run": {"command": self.run_command, "env": self.run_env,
                     "requires": [r.spec for r in self.requires],
                     "version": self.version_command,
+                    "wsgi_app": self.wsgi_app, "wsgi_path": self.wsgi_path,
                     "ready_timeout": self.ready_timeout},
             "supports": {"keep_alive": self.keep_alive, "pipelining": self.pipelining,
                          "threads": self.threads},
@@ -277,6 +294,22 @@ def parse_manifest(path: Path, ctx: Context) -> Variant:
         _check_placeholders(path, run.name("version"), raw_version, static_names)
         version_command = [fill(t, static) for t in _split(path, run.name("version"), raw_version)]
 
+    wsgi_app = run.string("wsgi_app", required=False)
+    if wsgi_app is not None and not re.fullmatch(r"[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*(\(\))?)?",
+                                                 wsgi_app):
+        raise run.error("wsgi_app", f"must be module:callable (or module:factory()), got "
+                                    f"{wsgi_app!r}")
+    wsgi_path = []
+    raw_path = run.string("wsgi_path", required=False)
+    if raw_path is not None:
+        if wsgi_app is None:
+            raise run.error("wsgi_path", "only means something with run.wsgi_app")
+        _check_placeholders(path, run.name("wsgi_path"), raw_path, static_names)
+        value = fill(raw_path, static)
+        wsgi_path = [value if os.path.isabs(value) else str(variant_dir / value)]
+    elif wsgi_app is not None:
+        wsgi_path = [str(variant_dir)]
+
     ready_timeout = run.get("ready_timeout", (int, float), False, DEFAULT_READY_TIMEOUT,
                             "a number of seconds")
     if ready_timeout <= 0:
@@ -298,6 +331,8 @@ def parse_manifest(path: Path, ctx: Context) -> Variant:
         build_system=system,
         build_target=target,
         run_command=run_command,
+        wsgi_app=wsgi_app,
+        wsgi_path=wsgi_path,
         run_env=run_env,
         requires=requires,
         version_command=version_command,

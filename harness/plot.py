@@ -5,6 +5,11 @@ keepalive_rps   req/s against concurrency, min–max bars
 latency         wrk's p50/p90/p99/p99.9 per variant, one panel per concurrency
 echo_rps        POST /echo req/s against body size
 server_cpu      server CPU µs per request, every scenario
+app_split       WSGI variants: server CPU per request split into the app's own cost and
+                what the server adds (from the app timed alone)
+
+Variants are grouped by what answered (the manifest's `app`): the line charts get one panel
+per app, the bar charts list the groups in turn, so that every comparison is like for like.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ matplotlib.rcParams["svg.hashsalt"] = "httpbridge"  # the same SVG ids every tim
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-from harness import results  # noqa: E402
+from harness import app_split, results  # noqa: E402
 from harness.stats import by_case, fmt_count, fmt_num  # noqa: E402
 
 PERCENTILES = ("p50", "p90", "p99", "p99.9")
@@ -74,14 +79,22 @@ def plot_lol(run, cases, colors, out_dir) -> list[Path]:
             rows.append((name, cr.summary("ab", "rps")))
     if not rows:
         return []
-    rows.sort(key=lambda r: r[1]["median"])
+    # barh draws from the bottom: the last group (the heaviest app) first, fastest on top
+    rank = {n: i for i, n in enumerate(app_split.ordered(run, [r[0] for r in rows]))}
+    first = {}
+    for name in rank:
+        first.setdefault(app_split.app_of(run, name), rank[name])
+    rows.sort(key=lambda r: (-first[app_split.app_of(run, r[0])], r[1]["median"]))
     s = run["settings"]
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * len(rows)), layout="constrained")
     y = range(len(rows))
     medians = [r[1]["median"] for r in rows]
     ax.barh(y, medians, color=[colors[r[0]] for r in rows],
             xerr=list(zip(*[_err(r[1]) for r in rows])), capsize=3, ecolor="0.25")
-    ax.set_yticks(list(y), [r[0] for r in rows])
+    ax.set_yticks(list(y), [_labelled(run, r[0]) for r in rows])
+    for i in range(1, len(rows)):  # a rule between app groups
+        if app_split.app_of(run, rows[i][0]) != app_split.app_of(run, rows[i - 1][0]):
+            ax.axhline(i - 0.5, color="0.5", linewidth=0.8, linestyle=":")
     right = max(r[1]["max"] for r in rows)
     for i, (_, summary) in enumerate(rows):  # the number just past the bar's max whisker
         ax.text(summary["max"] + right * 0.015, i, f"{summary['median']:,.0f}", va="center",
@@ -94,6 +107,13 @@ def plot_lol(run, cases, colors, out_dir) -> list[Path]:
     ax.grid(axis="x", alpha=0.3)
     _caption(fig, run)
     return _save(fig, out_dir, "lol_rps")
+
+
+def _labelled(run: dict, name: str) -> str:
+    """The variant's name, and what answered when the run holds more than one kind."""
+    if len({app_split.app_of(run, n) for n in run["variants"]}) < 2:
+        return name
+    return f"{name} [{app_split.app_of(run, name)}]"
 
 
 def _numeric_x(run, cases, scenario, param):
@@ -143,12 +163,20 @@ def _against(run, cases, colors, out_dir, scenario: str, param: str, name: str, 
     if not any(cr.valid for pts in series.values() for _, cr in pts):
         return []
     xs = sorted({x for pts in series.values() for x, _ in pts})
-    fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
-    _line_chart(run, series, colors, ax, (xs, [label(x) for x in xs]), log_y=log_y)
+    panels = [(app, {n: series[n] for n in names})
+              for app, names in app_split.groups(run, series)
+              if any(cr.valid for n in names for _, cr in series[n])]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.0 + 3.2 * len(panels)),
+                             squeeze=False, layout="constrained")
     xlabel, ylabel, title = texts
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    for ax, (app, group) in zip(axes[:, 0], panels):
+        _line_chart(run, group, colors, ax, (xs, [label(x) for x in xs]), log_y=log_y)
+        ax.set_ylabel(ylabel, fontsize=8)
+        if len(panels) > 1:
+            ax.set_title(f"answered by {app_split.APP_WORDS.get(app, app)} (app = {app})",
+                         fontsize=9)
+    axes[-1, 0].set_xlabel(xlabel)
+    fig.suptitle(title, fontsize=10)
     _caption(fig, run)
     return _save(fig, out_dir, name)
 
@@ -175,6 +203,8 @@ def plot_latency(run, cases, colors, out_dir) -> list[Path]:
     for c in conc:
         rows = [(name, cr) for (name, sc, cc), cr in cases.items()
                 if sc == "keepalive" and cc == c and cr.valid]
+        order = app_split.ordered(run, [name for name, _ in rows])
+        rows.sort(key=lambda r: order.index(r[0]))
         if rows:
             panels.append((c, rows))
     if not panels:
@@ -194,7 +224,8 @@ def plot_latency(run, cases, colors, out_dir) -> list[Path]:
                     lowest.append(s["median"])
                     ax.bar(i - 0.4 + width * (j + 0.5), s["median"], width, color=colors[name],
                            alpha=alphas[j], edgecolor="0.3", linewidth=0.4)
-        ax.set_xticks(range(len(rows)), [r[0] for r in rows], rotation=30, ha="right")
+        ax.set_xticks(range(len(rows)), [_labelled(run, r[0]) for r in rows], rotation=30,
+                      ha="right")
         _log_axis(ax)
         ax.set_title(f"wrk -c {c.split('=')[-1]}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
@@ -211,8 +242,9 @@ def plot_latency(run, cases, colors, out_dir) -> list[Path]:
 
 def plot_server_cpu(run, cases, colors, out_dir) -> list[Path]:
     columns = [(sc, c) for sc in SCENARIO_ORDER for c in results.cases(run, sc)]
-    names = [n for n in run["variants"]
-             if any((n, sc, c) in cases and cases[(n, sc, c)].valid for sc, c in columns)]
+    names = app_split.ordered(run, [
+        n for n in run["variants"]
+        if any((n, sc, c) in cases and cases[(n, sc, c)].valid for sc, c in columns)])
     if not names:
         return []
     fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(columns) + 0.15 * len(names) * len(columns)),
@@ -230,7 +262,7 @@ def plot_server_cpu(run, cases, colors, out_dir) -> list[Path]:
                 errs.append(_err(s))
         if xs:
             lowest += [y - e[0] for y, e in zip(ys, errs)]
-            ax.bar(xs, ys, width, color=colors[name], label=name,
+            ax.bar(xs, ys, width, color=colors[name], label=_labelled(run, name),
                    yerr=list(zip(*errs)), capsize=2, ecolor="0.3")
     ax.set_xticks(range(len(columns)), [f"{sc}\n{c}" for sc, c in columns], fontsize=8)
     _log_axis(ax)
@@ -244,7 +276,45 @@ def plot_server_cpu(run, cases, colors, out_dir) -> list[Path]:
     return _save(fig, out_dir, "server_cpu")
 
 
-CHARTS = (plot_lol, plot_keepalive, plot_latency, plot_echo, plot_server_cpu)
+def plot_app_split(run, cases, colors, out_dir) -> list[Path]:
+    """Per WSGI variant, the server's CPU per request as the app's own cost + the server's."""
+    columns = app_split.split_columns(run)
+    bars = []  # (name, label, app µs, overhead µs)
+    for name in app_split.ordered(run, run["variants"]):
+        if not run["variants"][name].get("app_cost_key"):
+            continue
+        for scenario, case in columns:
+            got = app_split.split(run, name, scenario, case)
+            if got and got["app"] is not None:
+                bars.append((name, f"{_labelled(run, name)}\n{scenario} {case}", got["app"],
+                             got["overhead"]))
+    if not bars:
+        return []
+    bars.reverse()  # barh draws from the bottom
+    fig, ax = plt.subplots(figsize=(9, 1.4 + 0.42 * len(bars)), layout="constrained")
+    y = list(range(len(bars)))
+    apps = [b[2] for b in bars]
+    ax.barh(y, apps, color="0.8", edgecolor="0.4", hatch="//", label="the app alone "
+            "(in-process, harness/appcost.py)")
+    over = [max(b[3], 0.0) for b in bars]
+    ax.barh(y, over, left=apps, color=[colors[b[0]] for b in bars], edgecolor="0.3",
+            label="what the server adds (server CPU per request − the app alone)")
+    right = max(a + o for a, o in zip(apps, over))
+    for i, (_, _, a, o) in enumerate(bars):
+        ax.text(a + max(o, 0.0) + right * 0.01, i, (f"{fmt_num(a)} + {fmt_num(o)} µs" if o >= 0 else f"{fmt_num(a)} − {fmt_num(-o)} µs (noise)"),
+                va="center", fontsize=7.5)
+    ax.set_xlim(0, right * 1.3)
+    ax.set_yticks(y, [b[1] for b in bars], fontsize=8)
+    ax.set_xlabel("server CPU µs per request (median of rounds; lower is better)")
+    ax.set_title("The same app on each server: the app's own cost and what the server adds",
+                 fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    _caption(fig, run)
+    return _save(fig, out_dir, "app_split")
+
+
+CHARTS = (plot_lol, plot_keepalive, plot_latency, plot_echo, plot_server_cpu, plot_app_split)
 
 
 def plot_run(run: dict, plots_dir: Path) -> tuple[Path, list[Path]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from harness import results
+from harness import app_split, results
 from harness.stats import CaseResult, by_case, fmt_count, fmt_num
 
 CLIENT_BOUND_MARK = "ᶜ"  # after a number: the load generator, not the server, was the limit
@@ -34,8 +34,25 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _variants(run: dict, cases: dict, scenario: str) -> list[str]:
+    """The variants measured in the scenario, grouped by app (bare handlers first)."""
     names = [n for n in run["variants"] if any(k[0] == n and k[1] == scenario for k in cases)]
-    return names
+    return app_split.ordered(run, names)
+
+
+def _app(run: dict, name: str) -> str:
+    return app_split.app_of(run, name)
+
+
+def framework_line(run: dict, names: list[str]) -> str:
+    """Which rows ran a framework: the reference post set Flask rows against bare handlers."""
+    framework = [n for n in names if _app(run, n) not in ("handler", "wsgi")]
+    if not framework:
+        return "Every row ran a bare handler."
+    which = ", ".join(f"{n} ({app_split.APP_WORDS.get(_app(run, n), _app(run, n))})"
+                      for n in framework)
+    return (f"Rows that ran a framework: {which}; the others ran a bare handler (or a bare WSGI "
+            "callable), so the gap between the two kinds is the framework's as much as the "
+            "server's: see 'Same app, different servers' for the split.")
 
 
 def _range(summary: dict | None, fmt=fmt_count) -> str:
@@ -89,6 +106,10 @@ def lol_rows(run: dict) -> list[list[str]]:
     return [r for _, r in rows]
 
 
+def _lol_names(run: dict) -> list[str]:
+    return [name for (name, scenario, _) in by_case(run) if scenario == "lol"]
+
+
 def lol_table(run: dict) -> list[Table]:
     s = run["settings"]
     rows = lol_rows(run)
@@ -98,7 +119,7 @@ def lol_table(run: dict) -> list[Table]:
                   "(no keep-alive)",
                   f"Total: seconds for all {s['ab_requests']} requests; Req/Sec: ab's mean; "
                   "Time/Req: ab's time per request across all concurrent requests, in ms. "
-                  f"Median of {s['repeats']} round(s).",
+                  f"Median of {s['repeats']} round(s). " + framework_line(run, _lol_names(run)),
                   ["Name", "Total", "Req/Sec", "Time/Req"], rows)]
 
 
@@ -123,33 +144,40 @@ def tables(run: dict) -> list[Table]:
         for case in results.cases(run, "lol"):
             cr = get((name, "lol", case))
             if cr:
-                rows.append([name, _rate_cell(cr),
+                rows.append([name, _app(run, name), _rate_cell(cr),
                              _range(cr.summary("server", "us_per_request"), fmt_num),
                              _util(cr), _latency(cr, ("p50", "p99")),
                              run["variants"][name].get("reference_row") or "–"])
     out += _section("lol in detail", "Req/s as median (min–max) over rounds; "
                     f"{CLIENT_BOUND_MARK} marks a client-bound run.",
-                    ["Name", "Req/s", "Server µs/req", "CPU server / client",
+                    ["Name", "App", "Req/s", "Server µs/req", "CPU server / client",
                      "Latency p50 / p99 (ms)", "Reference row"], rows)
 
     # keep-alive
     ka = results.cases(run, "keepalive")
-    rows = [[_name(run, name)] + [_rate_cell(get((name, "keepalive", c))) for c in ka]
+    rows = [[_name(run, name), _app(run, name)] + [_rate_cell(get((name, "keepalive", c)))
+                                                   for c in ka]
             for name in _variants(run, cases, "keepalive")]
     out += _section("Keep-alive: req/s by concurrency (wrk -t1, GET /)",
                     f"Median (min–max) over rounds. {CLIENT_BOUND_MARK}: client-bound (wrk used "
                     f"≥ {s['client_bound_at']:.0%} of its CPU), so the server may be faster than "
                     f"shown; compare server µs/req below. {NO_KEEPALIVE_MARK}: the manifest says "
-                    "no keep-alive, so wrk opened a new connection for every request.",
-                    ["Name"] + ka, rows)
+                    "no keep-alive, so wrk opened a new connection for every request. Rows are "
+                    "grouped by App (what answered: a bare handler or an app); compare within "
+                    "a group.",
+                    ["Name", "App"] + ka, rows)
+
+    out += _section("Same app, different servers: what the server adds per request",
+                    app_split.SPLIT_NOTE, app_split.split_header(run), app_split.split_rows(run))
 
     # server CPU per request, utilisation: every scenario side by side
     columns = [(sc, c) for sc in ("lol", "keepalive", "pipeline", "echo") for c in results.cases(run, sc)]
-    names = [n for n in run["variants"] if any((n, sc, c) in cases for sc, c in columns)]
+    names = app_split.ordered(run, [n for n in run["variants"]
+                                    if any((n, sc, c) in cases for sc, c in columns)])
     labels = [f"{sc} {c}" for sc, c in columns]
     rows = []
     for name in names:
-        row = [name]
+        row = [name, _app(run, name)]
         for sc, c in columns:
             cr = get((name, sc, c))
             row.append(_range(cr.summary("server", "us_per_request"), fmt_num)
@@ -158,13 +186,14 @@ def tables(run: dict) -> list[Table]:
     out += _section("Server CPU per request (µs)",
                     "utime+stime of the server's whole process group (from /proc) during the run, "
                     "divided by the requests answered. Lower is better; this tells fast servers "
-                    "apart when the client is the limit.", ["Name"] + labels, rows)
+                    "apart when the client is the limit.", ["Name", "App"] + labels, rows)
 
-    rows = [[name] + [_util(get((name, sc, c))) for sc, c in columns] for name in names]
+    rows = [[name, _app(run, name)] + [_util(get((name, sc, c))) for sc, c in columns]
+            for name in names]
     out += _section("CPU utilisation: server / client (% of one CPU)",
                     f"{CLIENT_BOUND_MARK}: the client (load generator) was at ≥ "
                     f"{s['client_bound_at']:.0%}: the run measured the client's ceiling.",
-                    ["Name"] + labels, rows)
+                    ["Name", "App"] + labels, rows)
 
     # latency
     rows = []
@@ -172,10 +201,11 @@ def tables(run: dict) -> list[Table]:
         for c in ka:
             cr = get((name, "keepalive", c))
             if cr and cr.valid:
-                rows.append([name, c] + [_range(cr.summary("latency_ms", p), fmt_num)
-                                         for p in ("p50", "p90", "p99", "p99.9")])
+                rows.append([name, _app(run, name), c] +
+                            [_range(cr.summary("latency_ms", p), fmt_num)
+                             for p in ("p50", "p90", "p99", "p99.9")])
     out += _section("Keep-alive latency (ms)", "wrk's percentiles, median (min–max) over rounds.",
-                    ["Name", "Concurrency", "p50", "p90", "p99", "p99.9"], rows)
+                    ["Name", "App", "Concurrency", "p50", "p90", "p99", "p99.9"], rows)
 
     # pipeline
     rows = []
@@ -183,7 +213,7 @@ def tables(run: dict) -> list[Table]:
         for c in results.cases(run, "pipeline"):
             cr = get((name, "pipeline", c))
             if cr:
-                rows.append([name, c, _rate_cell(cr),
+                rows.append([name, _app(run, name), c, _rate_cell(cr),
                              _range(cr.summary("server", "us_per_request"), fmt_num)])
     skipped = [f"{n}: {why}" for n, rec in run["variants"].items()
                for label, why in rec.get("skipped_cases", {}).items()
@@ -193,18 +223,18 @@ def tables(run: dict) -> list[Table]:
                     "waits for all the answers. (wrk's latency percentiles are not meaningful "
                     "here: it records one sample per batch.)" +
                     (" Not run: " + "; ".join(skipped) + "." if skipped else ""),
-                    ["Name", "Case", "Req/s", "Server µs/req"], rows)
+                    ["Name", "App", "Case", "Req/s", "Server µs/req"], rows)
 
     # echo
     ec = results.cases(run, "echo")
-    rows = [[name] + [_rate_cell(get((name, "echo", c))) for c in ec]
+    rows = [[name, _app(run, name)] + [_rate_cell(get((name, "echo", c))) for c in ec]
             for name in _variants(run, cases, "echo")]
     out += _section("POST /echo: req/s by body size", "The body goes in and comes back out: "
-                    "what copying across the boundary costs.", ["Name"] + ec, rows)
+                    "what copying across the boundary costs.", ["Name", "App"] + ec, rows)
 
     # memory
     rows = []
-    for name in run["variants"]:
+    for name in app_split.ordered(run, run["variants"]):
         peaks = [cr.peak_rss_kib for k, cr in cases.items() if k[0] == name and cr.peak_rss_kib]
         if peaks:
             rows.append([name, f"{max(peaks) / 1024:.1f}"])
@@ -217,7 +247,7 @@ def tables(run: dict) -> list[Table]:
 def invalid_runs(run: dict) -> list[str]:
     """One line per measurement left out of the medians, with why."""
     return [f"{name} {sc} {c}, {p}" for (name, sc, c), cr in by_case(run).items()
-            for p in cr.problems]
+            for p in cr.problems] + app_split.app_cost_errors(run)
 
 
 def not_measured(run: dict) -> list[tuple[str, str]]:

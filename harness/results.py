@@ -25,16 +25,20 @@ FORMAT = "httpbridge-harness-run"
 
 # The one place that knows the schema's versions. Add a line when the layout changes,
 # and teach load_run() to read (or refuse) the older ones.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_HISTORY = {
     1: "first version: machine, tools, git, settings, variants (status, reason, verify "
        "checks, events) and one record per measurement (every repeat), raw output beside it",
     2: "variants name `server` and `handler` instead of `kind` and `language`, and carry "
        "`version` (the output of the manifest's run.version command); tools no longer "
        "lists per-variant servers (go, nginx, ...); build.command is gone",
+    3: "`app_costs`: each WSGI app measured alone, in-process, once per round (harness/"
+       "appcost.py), and each variant's `app_cost_key` naming its entry; manifests may carry "
+       "run.wsgi_app and run.wsgi_path",
 }
-# Nothing that reads a run uses the fields version 2 changed, so version 1 reads as it is.
-READABLE_VERSIONS = {1, 2}
+# Nothing that reads a run uses the fields versions 2 and 3 changed, and what version 3
+# added is optional everywhere, so every version reads as it is.
+READABLE_VERSIONS = {1, 2, 3}
 
 
 class ResultsError(Exception):
@@ -234,6 +238,7 @@ class RunStore:
             "settings": settings,
             "broken_manifests": [],
             "variants": {},
+            "app_costs": {},
             "measurements": [],
         }
         self.save()
@@ -276,6 +281,15 @@ class RunStore:
     def event(self, name: str, what: str, **details) -> None:
         self.data["variants"][name].setdefault("events", []).append(
             {"time": iso(utc_now()), "what": what, **details})
+        self.save()
+
+    def add_app_cost(self, key: str, about: dict, round_: int, result: dict | None,
+                     error: str | None) -> None:
+        """One round's measurement of a WSGI app alone (appcost.measure), or why it failed."""
+        entry = self.data["app_costs"].setdefault(key, {**about, "rounds": []})
+        entry["rounds"].append({"round": round_, "error": error,
+                                "cases": (result or {}).get("cases"),
+                                "settings": (result or {}).get("settings")})
         self.save()
 
     def add_measurement(self, record: dict) -> None:

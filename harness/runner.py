@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import lifecycle, load, procstat, results, verify
+from harness import app_split, appcost, lifecycle, load, procstat, results, verify
 from harness.config import Context
 from harness.manifest import ManifestError, Variant, missing_requirements, why_not
 from harness.scenarios import Case, Settings, cases_for
@@ -52,7 +52,8 @@ def slug(text: str) -> str:
 def variant_record(v: Variant) -> dict:
     return {**v.describe(), "status": "pending", "reason": None, "failed_in": None,
             "version": results.command_version(v.version_command),
-            "warnings": v.warnings, "skipped_cases": {}, "verify": [], "events": []}
+            "warnings": v.warnings, "skipped_cases": {}, "verify": [], "events": [],
+            "app_cost_key": None}
 
 
 class StartFailed(Exception):
@@ -95,6 +96,7 @@ class Runner:
         self.ctx, self.s, self.store = ctx, settings, store
         self.out = out
         self.remaining: dict[str, int] = {}
+        self.apps: dict[str, dict] = {}  # the WSGI apps to time alone (app_split.targets)
         self.progress = Progress(0, out)
 
     # ------------------------------------------------------------ top level
@@ -127,7 +129,15 @@ class Runner:
                 else:
                     plans[v.name].append(case)
             self.remaining[v.name] = s.repeats * (1 + len(plans[v.name]))
-        self.progress.total = sum(self.remaining.values())
+        self.apps, app_warnings = app_split.targets(runnable)
+        if not set(app_split.APPCOST_CASE) & set(s.scenarios):
+            self.apps = {}  # nothing in this run to set the app's own cost against
+        for w in app_warnings if self.apps else []:
+            say(f"warning: {w}")
+        for key, entry in self.apps.items():
+            for name in entry["variants"]:
+                store.update_variant(name, app_cost_key=key)
+        self.progress.total = sum(self.remaining.values()) + s.repeats * len(self.apps)
         say(f"run {store.dir.name}: {len(runnable)} variant(s) to measure "
             f"({', '.join(v.name for v in runnable) or 'none'}), {s.repeats} round(s), "
             f"scenarios {', '.join(s.scenarios)}; about {self._estimate(runnable, plans)}; "
@@ -142,6 +152,7 @@ class Runner:
         try:
             active = list(runnable)
             for r in range(1, s.repeats + 1):
+                self._app_costs(r, {v.name for v in active})
                 for v in list(active):
                     if not self._round(v, r, plans[v.name]):
                         active.remove(v)
@@ -153,8 +164,29 @@ class Runner:
             lifecycle.stop_all()
             store.finish(status)
 
+    def _app_costs(self, r: int, active: set[str]) -> None:
+        """Time each WSGI app alone, in-process, on the servers' CPU (appcost.measure)."""
+        for key, entry in self.apps.items():
+            self.progress.step(f"app alone: {key}, in-process, round {r}/{self.s.repeats}")
+            if not active & set(entry["variants"]):
+                self.progress.done("skipped: every variant serving it dropped out")
+                continue
+            options = ({"runs": 3, "min_time": 0.05} if self.s.quick else {})
+            about = {"spec": entry["spec"], "paths": entry["paths"],
+                     "variants": entry["variants"], "cpus": self.s.server_cpus}
+            try:
+                got = appcost.measure(entry["spec"], entry["paths"], python=self.ctx.python,
+                                      cpus=self.s.server_cpus, **options)
+            except appcost.AppCostError as e:
+                self.store.add_app_cost(key, about, r, None, str(e))
+                self.progress.done(f"FAILED: {e}")
+                continue
+            self.store.add_app_cost(key, about, r, got, None)
+            self.progress.done(", ".join(f"{case} {fmt_num(c['us_per_request'])} µs/req"
+                                         for case, c in got["cases"].items()))
+
     def _estimate(self, runnable, plans) -> str:
-        seconds = 0.0
+        seconds = 5.0 * len(self.apps) * self.s.repeats
         for v in runnable:
             per_round = 1.5
             for case in plans[v.name]:

@@ -71,13 +71,25 @@ def check_get(host, port):
         expect_hello(c.request("GET", "/"))
 
 
-def check_head(host, port, keep_alive=True):
+HEAD_THEN_CLOSE = ("the server closed the connection after HEAD / with no body bytes: "
+                   "allowed (RFC 9112 section 9.3), and no load scenario sends HEAD")
+
+
+def check_head(host, port, keep_alive=True) -> str | None:
     with Connection(host, port) as c:
         resp = c.request("HEAD", "/")
         _expect(resp.status == 200, f"HEAD /: status {resp.status}, expected 200")
         if keep_alive:
-            # A body sent after a HEAD answer would show up before the next answer.
-            expect_hello(c.request("GET", "/"), "GET / after HEAD /")
+            # A body sent after a HEAD answer would show up before the next answer. A server
+            # may also end the connection there (waitress 2.1 does, when an app drops the
+            # body as Flask does): then no stray byte may have come before the close.
+            try:
+                resp = c.request("GET", "/")
+            except ProtocolError as e:
+                if str(e) != "connection closed before any response":
+                    raise
+                return HEAD_THEN_CLOSE
+            expect_hello(resp, "GET / after HEAD /")
         else:
             extra = c.leftover(0.3)
             _expect(not extra, f"HEAD /: {len(extra)} bytes of body after the head")
@@ -156,10 +168,10 @@ def verify(host: str, port: int, variant) -> list[Check]:
             continue
         try:
             if func is check_head:
-                func(host, port, variant.keep_alive)
+                note = func(host, port, variant.keep_alive)
             else:
-                func(host, port)
-            results.append(Check(name, True))
+                note = func(host, port)
+            results.append(Check(name, True, note or ""))
         except Failed as e:
             results.append(Check(name, False, str(e)))
         except (OSError, ProtocolError) as e:

@@ -101,6 +101,8 @@ def command_of(variant):
     ("flask-waitress", "flask_app:app"),
     ("flask-uwsgi", "flask_app:app"),
     ("wsgi-uwsgi", "wsgi_app:application"),
+    ("django-gunicorn", "django_hello.wsgi:application"),
+    ("django-uwsgi", "django_hello.wsgi:application"),
 ])
 def test_the_app_each_wsgi_variant_serves(variant, spec):
     found = appcost.app_of_command(*command_of(variant))

@@ -58,6 +58,22 @@ def test_verify_reports_the_wrong_content_type(ctx, tmp_path):
     assert not verify.passed(checks)
 
 
+@pytest.mark.parametrize("mode, ok", [("close", True), ("body-close", False)])
+def test_a_server_may_close_after_head_but_never_send_a_body(ctx, tmp_path, mode, ok):
+    v = variant(ctx, f"head-{mode}", args=f"--head {mode}")
+    server = lifecycle.start(v, tmp_path, "s")
+    try:
+        checks = {c.name: c for c in verify.verify(server.host, server.port, v)}
+    finally:
+        lifecycle.stop(server)
+    head = checks["HEAD /"]
+    assert head.ok is ok, head.detail
+    if ok:  # passed, and the record says how
+        assert head.detail == verify.HEAD_THEN_CLOSE
+    else:
+        assert "Hello, world." in head.detail  # the stray body is what it names
+
+
 def test_checks_the_manifest_does_not_claim_are_not_applicable(ctx, tmp_path):
     v = variant(ctx, "nopipe", pipelining=False)
     server = lifecycle.start(v, tmp_path, "s")

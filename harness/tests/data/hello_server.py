@@ -6,6 +6,8 @@ Used by the harness tests as a stand-in variant:
 --content-type T: answer GET / with this Content-Type (to test that verify notices).
 --ignore-sigterm: keep serving on SIGTERM (to test the SIGKILL fallback).
 --reuse-port: bind with SO_REUSEPORT, so that it shares a port another socket listens on.
+--head MODE: answer HEAD / as every variant must (ok), then close the connection as waitress
+  2.1 does (close), or with the body it must not send, then close (body-close).
 """
 
 import argparse
@@ -22,6 +24,7 @@ HELLO = b"Hello, world.\n"
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     hello_type = "text/plain"
+    head_mode = "ok"
     crash_after = None
     served = 0
     lock = threading.Lock()
@@ -57,7 +60,9 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(404, "text/plain", b"404 page not found\n", send_body)
 
     def do_HEAD(self):
-        self.do_GET(send_body=False)
+        self.do_GET(send_body=self.head_mode == "body-close")
+        if self.head_mode != "ok":
+            self.close_connection = True
 
     def do_POST(self):
         self._count()
@@ -87,10 +92,12 @@ def main():
     parser.add_argument("--content-type", default="text/plain")
     parser.add_argument("--ignore-sigterm", action="store_true")
     parser.add_argument("--reuse-port", action="store_true")
+    parser.add_argument("--head", choices=("ok", "close", "body-close"), default="ok")
     args = parser.parse_args()
     Server.allow_reuse_port = args.reuse_port
     Handler.crash_after = args.crash_after
     Handler.hello_type = args.content_type
+    Handler.head_mode = args.head
     server = Server((args.host, args.port), Handler)
     if args.ignore_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -14,7 +14,13 @@ def not_found(request, exception=None):
 def index(request):
     if request.method not in ("GET", "HEAD"):
         return not_found(request)
-    return HttpResponse(HELLO, content_type="text/plain")
+    response = HttpResponse(HELLO, content_type="text/plain")
+    if request.method == "HEAD":
+        # Django leaves dropping a HEAD body to the server (only its runserver does it), and
+        # gunicorn and uWSGI do not: the answer keeps GET's Content-Length, without the body.
+        response["Content-Length"] = str(len(HELLO))
+        response.content = b""
+    return response
 
 
 def echo(request):
