@@ -26,7 +26,17 @@ VARIANTS = [
     "nginx",
     "uvicorn-asgi",
     "wsgi-uwsgi",
+    # the peers that serve the shared apps (servers/apps) like for like
+    "flask-gunicorn-gthread",
+    "flask-uwsgi",
+    "flask-waitress",
+    "wsgi-gunicorn",
+    "django-gunicorn",
+    "django-uwsgi",
 ]
+# waitress 2.1 ends the connection after a HEAD answer whose app dropped the body, as Flask
+# does (it counts the missing bytes against Content-Length), without saying Connection: close.
+CLOSES_AFTER_HEAD = {"flask-waitress"}
 PIPELINING = [name for name in VARIANTS if variant(name).pipelining]
 CLOSE = [("Connection", "close")]
 EOF_WAIT = 15.0  # seconds a server may take to close a connection it said it closes
@@ -59,7 +69,8 @@ def test_head_root_has_headers_and_no_body(running):
         assert head.status == 200
         assert head.header("Content-Type") == "text/plain"
         # A body sent anyway would show up as garbage before the next answer.
-        if head.closes or not running.variant.keep_alive:
+        if head.closes or not running.variant.keep_alive or running.variant.name in \
+                CLOSES_AFTER_HEAD:
             assert conn.peer_closed(EOF_WAIT)
         else:
             check_hello(conn.request("GET", "/"))
