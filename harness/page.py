@@ -373,6 +373,11 @@ def comparison_page(c: compare.Comparison, fail_above: float | None = None) -> s
             rows.append("<tr>" + "".join(html_cells) + "</tr>")
         body.append(f'<div class="scroll"><table id="comparison"><thead><tr>{head}</tr></thead>'
                     "<tbody>\n" + "\n".join(rows) + "\n</tbody></table></div>")
+        if c.latency:
+            from harness import compare_latency
+            body += ["<h3>Latency (hb-loadgen, open loop)</h3>",
+                     table_html(compare_latency.HEADER[:-1] + ["significance"],
+                                [compare_latency.cells(r) for r in c.latency])]
         body.append(f'<p class="note">{e(compare.method_note())}</p>')
     else:
         body.append("<p>Nothing to compare: the runs share no variant and scenario.</p>")
