@@ -59,8 +59,9 @@ def test_the_command_pins_warms_up_and_keeps_connections(tmp_path):
     cmd = case.command("http://127.0.0.1:9/", s, tmp_path)
     assert cmd[:3] == ["taskset", "-c", "1"]
     assert cmd[3] == str(tmp_path / "harness" / "loadgen" / "hb-loadgen")
-    assert cmd[cmd.index("--rate") + 1] == "5000" and cmd[cmd.index("-c") + 1] == "10"
-    assert cmd[cmd.index("-w") + 1] == "500ms" and cmd[cmd.index("-d") + 1] == "1000ms"
+    args = cmd[4:]
+    assert args[args.index("--rate") + 1] == "5000" and args[args.index("-c") + 1] == "10"
+    assert args[args.index("-w") + 1] == "500ms" and args[args.index("-d") + 1] == "1000ms"
     assert loadgen_run.missing(tmp_path).startswith("hb-loadgen not built")
 
 
