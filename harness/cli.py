@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import lifecycle, manifest, report, results, runner, scenarios, verify
+from harness import latency, lifecycle, manifest, report, results, runner, scenarios, verify
 from harness.config import Context
 
 EPILOG = ("Environment: HB_BUILD_DIR (absolute build directory, default <repo>/build), "
@@ -138,6 +138,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    """A positive duration in seconds: 0.5, 2, 1.5s."""
+    try:
+        value = float(str(text).rstrip("s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0.05 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"must be between 0.05 and 600 s: {text!r}")
+    return value
+
+
 def _percent(text: str) -> float:
     try:
         value = float(str(text).rstrip("%"))
@@ -161,6 +172,12 @@ def _settings(args) -> scenarios.Settings:
             concurrency = [_positive_int(c) for c in _split_list(args.concurrency)]
         except argparse.ArgumentTypeError as e:
             raise UsageError(f"--concurrency: {e}") from None
+    rates = preset["latency_rates"]
+    if args.latency_rates:
+        try:
+            rates = sorted({latency.parse_rate(x) for x in _split_list(args.latency_rates)})
+        except ValueError as e:
+            raise UsageError(f"--latency-rates: {e}") from None
     server_cpus, client_cpus, pinning = scenarios.default_pinning(
         args.server_cpus, args.client_cpus, args.no_pin)
     usable = os.sched_getaffinity(0)
@@ -185,6 +202,11 @@ def _settings(args) -> scenarios.Settings:
         client_cpus=client_cpus,
         pinning=pinning,
         quick=args.quick,
+        latency_rates=rates,
+        latency_duration=args.latency_duration or preset["latency_duration"],
+        latency_warmup=args.latency_warmup or preset["latency_warmup"],
+        latency_connections=args.latency_connections or 10,
+        latency_repeats=args.latency_repeats or preset["latency_repeats"],
     )
 
 
@@ -346,9 +368,21 @@ def _add_run_options(p) -> None:
     p.add_argument("--ab-requests", type=_positive_int, metavar="N",
                    help="ab -n for the lol scenario (default 10000 as in the reference; "
                         "--quick 2000)")
+    p.add_argument("--latency-rates", action="append", metavar="LIST",
+                   help="the latency ladder's offered rates, req/s, shared by every variant "
+                        "(default 500,1k,2k,5k,10k,20k,50k,100k,200k; --quick 1k,5k)")
+    p.add_argument("--latency-duration", type=_seconds, metavar="SECONDS",
+                   help="measured seconds per latency step (default 1; --quick 0.5)")
+    p.add_argument("--latency-warmup", type=_seconds, metavar="SECONDS",
+                   help="warmup before each latency step, not counted (default 0.5; "
+                        "--quick 0.2)")
+    p.add_argument("--latency-connections", type=_positive_int, metavar="N",
+                   help="hb-loadgen keep-alive connections (default 10)")
+    p.add_argument("--latency-repeats", type=_positive_int, metavar="N",
+                   help="climb the latency ladder in the first N rounds (default 1)")
     p.add_argument("--quick", action="store_true",
                    help="a much smaller run for tests and trying things: 1 s, 1 round, c=10, "
-                        "ab -n 2000")
+                        "ab -n 2000, latency at 1k and 5k req/s")
     p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
                    help="value of {threads} for the servers (default 1: one pinned CPU)")
     p.add_argument("--server-cpus", metavar="CPUS",

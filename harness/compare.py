@@ -46,6 +46,7 @@ class Change:
     b: dict
     verdict: Verdict
     higher_is_better: bool
+    terms: tuple[str, str] | None = None  # words when [b] is higher / lower, if not the usual
 
     @property
     def worse_pct(self) -> float:
@@ -59,6 +60,8 @@ class Change:
         if a == b:
             return "same"
         ratio = max(a, b) / min(a, b)
+        if self.terms:
+            return f"{ratio:.2f}x {self.terms[0] if b > a else self.terms[1]}"
         if self.higher_is_better:
             return f"{ratio:.2f}x {'faster' if b > a else 'slower'}"
         return f"{ratio:.2f}x {'more' if b > a else 'less'} CPU"
@@ -90,10 +93,13 @@ class Comparison:
     only_b: list[str]
     cases_only_a: list[str] = dataclasses.field(default_factory=list)  # of shared variants
     cases_only_b: list[str] = dataclasses.field(default_factory=list)
+    latency: list = dataclasses.field(default_factory=list)  # compare_latency.LatencyRow
 
     def regressions(self, pct: float) -> list[tuple[Row, Change]]:
-        """Significant changes for the worse by more than pct percent, on either figure."""
-        return [(row, ch) for row in self.rows for ch in (row.rps, row.cpu)
+        """Significant changes for the worse by more than pct percent, on any figure."""
+        pairs = [(row, ch) for row in self.rows for ch in (row.rps, row.cpu)]
+        pairs += [(row, row.change) for row in self.latency]
+        return [(row, ch) for row, ch in pairs
                 if ch and ch.verdict.significant and ch.worse_pct > pct]
 
 
@@ -226,9 +232,10 @@ def compare(a: dict, b: dict) -> Comparison:
 
     def only(x, y):
         return [" ".join(k) for k in x if k[0] in shared and k not in y]
+    from harness import compare_latency  # it builds on this module's Change
     return Comparison(a, b, machine_differences(a, b), differences(a, b), rows,
                       sorted(names_a - names_b), sorted(names_b - names_a),
-                      only(ca, cb), only(cb, ca))
+                      only(ca, cb), only(cb, ca), compare_latency.rows(a, b))
 
 
 # ---------------------------------------------------------------- text
@@ -336,8 +343,11 @@ def render_text(c: Comparison) -> list[str]:
     rows = table_rows(c)
     if rows:
         lines += _aligned(TABLE_HEADER, rows)
+        from harness import compare_latency
+        lines += compare_latency.render(c.latency)
         lines += ["", method_note()]
         changes = [ch for r in c.rows for ch in (r.rps, r.cpu) if ch and ch.verdict.significant]
+        changes += [r.change for r in c.latency if r.change and r.change.verdict.significant]
         better = sum(ch.worse_pct < 0 for ch in changes)
         lines.append(f"{len(changes)} significant change(s) in {len(rows)} case(s): {better} for "
                      f"the better, {len(changes) - better} for the worse.")

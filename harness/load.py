@@ -200,6 +200,9 @@ def read_run(tool: str, client: ClientRun, expected_requests: int | None = None
     The fields are rps, requests, duration_s, non_2xx, latency_ms, and errors (wrk) or
     ab (ab); the list of problems is empty for a valid run.
     """
+    if tool == "loadgen":
+        from harness import loadgen_run  # the open-loop generator reads itself
+        return loadgen_run.read(client)
     fields: dict = {"rps": None, "requests": 0}
     try:
         parsed = parse_wrk(client.stdout) if tool == "wrk" else parse_ab(client.stdout,

@@ -23,7 +23,14 @@ PLOT_CAPTIONS = {
     "lol_rps": "The reference's lolbenchmarks chart remade: ab req/s per variant, no keep-alive.",
     "keepalive_rps": "Keep-alive req/s against concurrency; bars are min–max over rounds, "
                      "circled points are client-bound.",
-    "latency": "wrk's latency percentiles per variant, one panel per concurrency.",
+    "latency": "wrk's latency percentiles per variant, one panel per concurrency: closed loop "
+               "(coordinated omission hides stalls), kept to compare with earlier runs.",
+    "latency_vs_load": "Open-loop latency (hb-loadgen) against the offered rate: p99 solid, "
+                       "p99.9 dashed, timed from when each request was due; a crossed marker "
+                       "is a saturated step, where the ladder stopped.",
+    "latency_spectrum": "The percentile spectrum at the highest rate every variant sustained: "
+                        "each tick right is ten times rarer; a line that turns up early has a "
+                        "tail.",
     "echo_rps": "POST /echo req/s against body size: what copying across the boundary costs.",
     "server_cpu": "Server CPU µs per request for every case: what tells fast servers apart when "
                   "the client is the limit.",
@@ -366,6 +373,11 @@ def comparison_page(c: compare.Comparison, fail_above: float | None = None) -> s
             rows.append("<tr>" + "".join(html_cells) + "</tr>")
         body.append(f'<div class="scroll"><table id="comparison"><thead><tr>{head}</tr></thead>'
                     "<tbody>\n" + "\n".join(rows) + "\n</tbody></table></div>")
+        if c.latency:
+            from harness import compare_latency
+            body += ["<h3>Latency (hb-loadgen, open loop)</h3>",
+                     table_html(compare_latency.HEADER[:-1] + ["significance"],
+                                [compare_latency.cells(r) for r in c.latency])]
         body.append(f'<p class="note">{e(compare.method_note())}</p>')
     else:
         body.append("<p>Nothing to compare: the runs share no variant and scenario.</p>")

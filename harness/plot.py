@@ -2,11 +2,12 @@
 
 lol_rps         the reference's chart remade: ab -n 10000 -c 10 req/s per variant
 keepalive_rps   req/s against concurrency, min–max bars
-latency         wrk's p50/p90/p99/p99.9 per variant, one panel per concurrency
+latency         wrk's p50/p90/p99/p99.9 per variant, one panel per concurrency (closed loop)
 echo_rps        POST /echo req/s against body size
 server_cpu      server CPU µs per request, every scenario
 app_split       WSGI variants: server CPU per request split into the app's own cost and
                 what the server adds (from the app timed alone)
+latency_vs_load, latency_spectrum   the open-loop latency scenario (plot_latency.py)
 
 Variants are grouped by what answered (the manifest's `app`): the line charts get one panel
 per app, the bar charts list the groups in turn, so that every comparison is like for like.
@@ -234,8 +235,8 @@ def plot_latency(run, cases, colors, out_dir) -> list[Path]:
     handles = [plt.Rectangle((0, 0), 1, 1, color="0.35", alpha=a) for a in alphas]
     axes[0][-1].legend(handles, PERCENTILES, title="percentile", fontsize=8, loc="upper left",
                        bbox_to_anchor=(1.01, 1))
-    fig.suptitle("Keep-alive latency percentiles per variant (bars left to right: "
-                 "p50, p90, p99, p99.9)", fontsize=10)
+    fig.suptitle("Keep-alive latency percentiles per variant, closed loop (wrk; bars left to "
+                 "right: p50, p90, p99, p99.9)", fontsize=10)
     _caption(fig, run)
     return _save(fig, out_dir, "latency")
 
@@ -314,7 +315,14 @@ def plot_app_split(run, cases, colors, out_dir) -> list[Path]:
     return _save(fig, out_dir, "app_split")
 
 
-CHARTS = (plot_lol, plot_keepalive, plot_latency, plot_echo, plot_server_cpu, plot_app_split)
+def plot_open_loop(run, cases, colors, out_dir) -> list[Path]:
+    """latency_vs_load and latency_spectrum (plot_latency.py: the latency scenario)."""
+    from harness import plot_latency  # imported here: it draws with this module's helpers
+    return [p for chart in plot_latency.CHARTS for p in chart(run, cases, colors, out_dir)]
+
+
+CHARTS = (plot_lol, plot_keepalive, plot_latency, plot_echo, plot_server_cpu, plot_app_split,
+          plot_open_loop)
 
 
 def plot_run(run: dict, plots_dir: Path) -> tuple[Path, list[Path]]:

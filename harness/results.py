@@ -34,7 +34,11 @@ SCHEMA_HISTORY = {
        "lists per-variant servers (go, nginx, ...); build.command is gone",
     3: "`app_costs`: each WSGI app measured alone, in-process, once per round (harness/"
        "appcost.py), and each variant's `app_cost_key` naming its entry; manifests may carry "
-       "run.wsgi_app and run.wsgi_path",
+       "run.wsgi_app and run.wsgi_path; the `latency` scenario: one measurement per ladder "
+       "step (tool `loadgen`, params.rate, `loadgen` {offered/achieved rps, saturated, "
+       "uncorrected_ms, sender_lag_us, spectrum_ms, ...}, latency_ms corrected), each "
+       "variant's `latency_ladder` (per round: guide, steps, why it stopped) and the "
+       "latency_* settings",
 }
 # Nothing that reads a run uses the fields versions 2 and 3 changed, and what version 3
 # added is optional everywhere, so every version reads as it is.

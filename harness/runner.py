@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import app_split, appcost, lifecycle, load, procstat, results, verify
+from harness import app_split, appcost, latency, lifecycle, load, procstat, results, verify
 from harness.config import Context
 from harness.manifest import ManifestError, Variant, missing_requirements, why_not
 from harness.scenarios import Case, Settings, cases_for
@@ -88,6 +88,8 @@ def measurement_line(m: dict) -> str:
              f"client CPU {client['utilisation'] * 100:.0f}%")
     if client["bound"]:
         text += " (client-bound)"
+    if m["tool"] == "loadgen":
+        text += latency.line(m)
     return text
 
 
@@ -124,11 +126,14 @@ class Runner:
         for v in runnable:
             plans[v.name] = []
             for case, skip in cases_for(s, v):
+                if case.tool == "loadgen":
+                    skip = skip or latency.loadgen_run.missing(self.ctx.build_dir)
                 if skip:
                     store.skip_case(v.name, case.label, skip)
                 else:
                     plans[v.name].append(case)
-            self.remaining[v.name] = s.repeats * (1 + len(plans[v.name]))
+            self.remaining[v.name] = sum(1 + len(latency.for_round(plans[v.name], r, s))
+                                         for r in range(1, s.repeats + 1))
         self.apps, app_warnings = app_split.targets(runnable)
         if not set(app_split.APPCOST_CASE) & set(s.scenarios):
             self.apps = {}  # nothing in this run to set the app's own cost against
@@ -190,6 +195,10 @@ class Runner:
         for v in runnable:
             per_round = 1.5
             for case in plans[v.name]:
+                if case.tool == "loadgen":  # an upper bound: a ladder often stops early
+                    seconds += latency.step_seconds(case.params) * min(self.s.latency_repeats,
+                                                                       self.s.repeats)
+                    continue
                 per_round += 2.0 if case.tool == "ab" else self.s.duration + 0.3
             seconds += per_round * self.s.repeats
         return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
@@ -207,6 +216,7 @@ class Runner:
 
     def _round(self, v: Variant, r: int, plan: list[Case]) -> bool:
         s, store = self.s, self.store
+        plan = latency.for_round(plan, r, s)
         self.progress.step(f"{v.name} start + verify, round {r}/{s.repeats}")
         self.remaining[v.name] -= 1
         log_dir = store.dir / results.RAW_DIR / v.name
@@ -236,7 +246,10 @@ class Runner:
             return False
         applicable = [c for c in checks if c.ok is not None]
         self.progress.done(f"port {server.port}, {len(applicable)}/{len(applicable)} checks passed")
-        for case in plan:
+        ladder = latency.Ladder(v.name, r)
+        for i, case in enumerate(plan):
+            if ladder.skips(case, self.store.data["measurements"]):
+                continue  # the ladder stopped; its steps were dropped from the count
             self.progress.step(f"{v.name} {case.scenario} {case.case} repeat {r}/{self.s.repeats}")
             self.remaining[v.name] -= 1
             try:
@@ -248,6 +261,14 @@ class Runner:
             m = self.measure(v, case, r, server)
             self.store.add_measurement(m)
             self.progress.done(measurement_line(m))
+            dropped = ladder.after(m, plan[i + 1:])
+            if m["scenario"] == "latency":
+                latency.record_ladder(self.store, ladder)
+            if dropped:
+                self.progress.drop(dropped)
+                self.remaining[v.name] -= dropped
+                self.progress.say(f"    {v.name} latency ladder stops at {case.case}, "
+                                  f"{ladder.stopped} ({dropped} step(s) dropped)")
             if not server.alive():
                 self._fail(v, f"{case.label} (round {r})",
                            f"server {server.exit_description()} during {case.label}; "
@@ -258,7 +279,7 @@ class Runner:
     # ------------------------------------------------------------ one measurement
 
     def measure(self, v: Variant, case: Case, r: int, server: lifecycle.Server) -> dict:
-        command = case.command(server.url, self.s)
+        command = case.command(server.url, self.s, self.ctx.build_dir)
         cpu_before = procstat.group_cpu_seconds(server.pgid)
         client = load.run_client(command, case.timeout(self.s))
         cpu_after = procstat.group_cpu_seconds(server.pgid)
@@ -266,8 +287,11 @@ class Runner:
         raw = self.store.raw_path(v.name, f"r{r}-{case.scenario}-{slug(case.case)}.txt")
         raw.write_text(client.raw_text())
         died = None if server.alive() else f"server {server.exit_description()} during the run"
-        return make_record(v.name, case, r, client, max(cpu_after - cpu_before, 0.0), peak_rss,
-                           self.store.relative(raw), died, self.s.client_bound_at)
+        record = make_record(v.name, case, r, client, max(cpu_after - cpu_before, 0.0),
+                             peak_rss, self.store.relative(raw), died, self.s.client_bound_at)
+        if case.tool == "loadgen":
+            latency.account_warmup(record)
+        return record
 
 
 def make_record(variant: str, case: Case, r: int, client: load.ClientRun, server_cpu_s: float,

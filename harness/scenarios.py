@@ -4,6 +4,7 @@ lol        ab -n 10000 -c 10 http://127.0.0.1:PORT/   (the reference's table; no
 keepalive  wrk -t1 at each concurrency (default 10, 64, 256), GET /
 pipeline   wrk with lua/pipeline.lua: 16 GET / back to back per connection
 echo       wrk with lua/echo.lua: POST /echo with 1 KiB, 16 KiB, 256 KiB bodies
+latency    hb-loadgen, open loop: a ladder of offered rates (harness/latency.py)
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from harness import load
+from harness import latency, load
 
-SCENARIOS = ("lol", "keepalive", "pipeline", "echo")
+# latency comes after keepalive: its ladder takes the keep-alive req/s as a guide
+SCENARIOS = ("lol", "keepalive", "pipeline", "echo", "latency")
 
-DEFAULTS = dict(duration=3, repeats=2, concurrency=[10, 64, 256], ab_requests=10000)
-QUICK = dict(duration=1, repeats=1, concurrency=[10], ab_requests=2000)
+DEFAULTS = dict(duration=3, repeats=2, concurrency=[10, 64, 256], ab_requests=10000,
+                **latency.DEFAULTS)
+QUICK = dict(duration=1, repeats=1, concurrency=[10], ab_requests=2000, **latency.QUICK)
 
 
 @dataclasses.dataclass
@@ -39,6 +42,13 @@ class Settings:
     pinning: str = ""  # how the CPUs were chosen, in words
     quick: bool = False
     client_bound_at: float = 0.90  # client CPU utilisation that marks a run client-bound
+    # the latency ladder (harness/latency.py): offered rates shared by every variant
+    latency_rates: list[int] = dataclasses.field(
+        default_factory=lambda: list(latency.DEFAULTS["latency_rates"]))
+    latency_duration: float = latency.DEFAULTS["latency_duration"]  # measured s per step
+    latency_warmup: float = latency.DEFAULTS["latency_warmup"]  # s before it, not counted
+    latency_connections: int = 10
+    latency_repeats: int = latency.DEFAULTS["latency_repeats"]  # the first N rounds climb it
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -68,8 +78,10 @@ class Case:
     def label(self) -> str:
         return f"{self.scenario} {self.case}"
 
-    def command(self, url: str, s: Settings) -> list[str]:
+    def command(self, url: str, s: Settings, build_dir=None) -> list[str]:
         p = self.params
+        if self.tool == "loadgen":
+            return latency.command(url, p, s, build_dir)
         if self.tool == "ab":
             return load.ab_command(url, p["requests"], p["concurrency"], s.client_cpus)
         args = p.get("script_args")
@@ -80,6 +92,8 @@ class Case:
         """A hard bound on the client process, far above what a healthy run takes."""
         if self.tool == "ab":
             return 60 + self.params["requests"] / 50
+        if self.tool == "loadgen":
+            return latency.timeout(self.params)
         return s.duration + s.wrk_timeout + 30
 
 
@@ -111,4 +125,6 @@ def cases_for(s: Settings, variant=None) -> list[tuple[Case, str | None]]:
                 out.append((Case("echo", size_label(size), "wrk",
                                  {"connections": s.echo_connections, "body_bytes": size,
                                   "script": "echo.lua", "script_args": [size]}), None))
+        elif scenario == "latency":
+            out += [(case, None) for case in latency.cases(s, Case)]
     return out

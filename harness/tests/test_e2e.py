@@ -60,8 +60,10 @@ def test_results_hold_real_numbers(quick_run):
         assert all(c["ok"] is not False for c in run["variants"][name]["verify"][0]["checks"])
         ms = [m for m in run["measurements"] if m["variant"] == name]
         scenarios = {m["scenario"] for m in ms}
-        assert scenarios == ({"lol", "keepalive", "echo", "pipeline"} if name == "py-a"
-                             else {"lol", "keepalive", "echo"})
+        assert scenarios == ({"lol", "keepalive", "echo", "pipeline", "latency"}
+                             if name == "py-a" else {"lol", "keepalive", "echo", "latency"})
+        # the ladder starts at its lowest quick step; its last step may be saturated (data)
+        assert [m["case"] for m in ms if m["scenario"] == "latency"][0] == "1k/s"
         for m in ms:
             assert m["valid"], m["problems"]
             assert m["rps"] > 0 and m["requests"] > 0
@@ -86,7 +88,8 @@ def test_crashing_variant_is_failed_and_others_survive(quick_run):
     (m,) = [m for m in run["measurements"] if m["variant"] == "py-crash"]
     assert not m["valid"] and any("ab stopped" in p for p in m["problems"])
     # the variant after it still ran in full
-    assert len([m for m in run["measurements"] if m["variant"] == "py-z"]) == 5
+    assert len([m for m in run["measurements"] if m["variant"] == "py-z"
+                and m["scenario"] != "latency"]) == 5
     assert run["variants"]["needs-tool"]["status"] == "skipped"
     assert run["broken_manifests"][0]["field"] == "server"
 
@@ -135,7 +138,10 @@ def test_quick_run_over_the_cpp_variants(tmp_path):
     for name in CPP:
         assert run["variants"][name]["status"] == "ok"
         ms = [m for m in run["measurements"] if m["variant"] == name]
-        assert len(ms) == 6  # lol, keepalive c=10, pipeline, echo x3
+        steps = [m for m in ms if m["scenario"] == "latency"]
+        assert len(ms) - len(steps) == 6  # lol, keepalive c=10, pipeline, echo x3
+        assert [m["case"] for m in steps] == ["1k/s", "5k/s"]  # --quick's ladder
+        ms = [m for m in ms if m not in steps or not m["loadgen"]["saturated"]]
         assert all(m["valid"] and m["rps"] > 0 for m in ms), [m["problems"] for m in ms]
     table = (run_dir / "table.md").read_text()
     assert all(f"| {name} | " in table for name in CPP)
