@@ -262,7 +262,10 @@ void Connection::finish_response(int rc)
 {
     if (rc != 0) {
         if (response_.flushed_) {
-            // Too late for a 500: cut the response short so the client can tell.
+            // Too late for a 500: cut the response short so the client can tell
+            // (lingering, as for a short declared length below).
+            if (keep_alive_)
+                must_linger_ = true;
             keep_alive_ = false;
             response_.body_.clear();
             return;
@@ -278,8 +281,14 @@ void Connection::finish_response(int rc)
     // Fewer bytes than declared: what there is goes out, then the connection
     // closes, so the client sees the body end short instead of waiting for the
     // rest or reading the next response as its end.
-    if (declared && send_body && body.size() < response_.length_ - response_.counted_)
+    if (declared && send_body && body.size() < response_.length_ - response_.counted_) {
+        // A client that expected to go on may be sending its next request
+        // now: linger, or the kernel would answer those bytes with a reset
+        // that can destroy the short answer before the client reads it.
+        if (keep_alive_)
+            must_linger_ = true;
         keep_alive_ = false; // before the head: an unflushed one says Connection: close
+    }
     if (!response_.flushed_) {
         append_head(declared ? response_.length_ : body.size(), false);
         if (send_body)
