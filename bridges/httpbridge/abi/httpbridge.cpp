@@ -217,10 +217,12 @@ int hb_response_write(hb_response res, const void *data, size_t len)
 {
     if (data == nullptr && len != 0)
         return HB_E_INVAL;
-    return with_response(res, [&](hb::Response &r) {
-        r.write({static_cast<const char *>(data), len});
-        return HB_OK;
-    });
+    return with_response(res, [&](hb::Response &r) { return r.write({static_cast<const char *>(data), len}); });
+}
+
+int hb_response_set_length(hb_response res, uint64_t length)
+{
+    return with_response(res, [&](hb::Response &r) { return r.set_length(length); });
 }
 
 int hb_response_flush(hb_response res)

@@ -262,7 +262,10 @@ void Connection::finish_response(int rc)
 {
     if (rc != 0) {
         if (response_.flushed_) {
-            // Too late for a 500: cut the response short so the client can tell.
+            // Too late for a 500: cut the response short so the client can tell
+            // (lingering, as for a short declared length below).
+            if (keep_alive_)
+                must_linger_ = true;
             keep_alive_ = false;
             response_.body_.clear();
             return;
@@ -274,11 +277,23 @@ void Connection::finish_response(int rc)
     }
     const std::string &body = response_.body_;
     bool send_body = !head_ && status_has_body(response_.status_);
+    bool declared = response_.has_length_;
+    // Fewer bytes than declared: what there is goes out, then the connection
+    // closes, so the client sees the body end short instead of waiting for the
+    // rest or reading the next response as its end.
+    if (declared && send_body && body.size() < response_.length_ - response_.counted_) {
+        // A client that expected to go on may be sending its next request
+        // now: linger, or the kernel would answer those bytes with a reset
+        // that can destroy the short answer before the client reads it.
+        if (keep_alive_)
+            must_linger_ = true;
+        keep_alive_ = false; // before the head: an unflushed one says Connection: close
+    }
     if (!response_.flushed_) {
-        append_head(body.size(), false);
+        append_head(declared ? response_.length_ : body.size(), false);
         if (send_body)
             out_.append(body);
-    } else if (close_delimited_) {
+    } else if (close_delimited_ || declared) {
         if (send_body)
             out_.append(body);
     } else if (send_body) { // a HEAD or 204/304 answer has no body, not even the last chunk
@@ -305,18 +320,22 @@ int Connection::flush(Response &res)
         return HB_E_AGAIN;
     bool send_body = !head_ && status_has_body(res.status_);
     if (!res.flushed_) {
-        close_delimited_ = store_.version < 11; // no chunked encoding in HTTP/1.0
+        // A declared length frames the body on either version: identity, and
+        // the connection may stay open. Without one: chunked on HTTP/1.1; 1.0
+        // has no chunked encoding, so there the body ends at the close.
+        close_delimited_ = store_.version < 11 && !res.has_length_;
         if (close_delimited_)
             keep_alive_ = false;
-        append_head(0, !close_delimited_ && status_has_body(res.status_));
+        append_head(res.length_, !close_delimited_ && !res.has_length_ && status_has_body(res.status_));
         res.flushed_ = true;
     }
     if (send_body && !res.body_.empty()) {
-        if (close_delimited_)
+        if (close_delimited_ || res.has_length_)
             out_.append(res.body_);
         else
             append_chunk(out_, res.body_);
     }
+    res.counted_ += res.body_.size(); // against the declared length, sent or not (HEAD)
     res.body_.clear();
     // out_ may also hold answers to earlier pipelined requests: they go first, in order.
     if (!send_pending()) {

@@ -8,6 +8,7 @@
 #include "httpbridge.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,8 +43,16 @@ class Response
 public:
     int set_status(int status);
     int add_header(std::string_view name, std::string_view value);
-    void write(std::string_view data) { body_.append(data); }
-    int flush(); // send what is written so far; the rest goes chunked
+    int set_length(std::uint64_t length); // hb_response_set_length
+    // Append body bytes; HB_E_INVAL (nothing kept) past a declared length.
+    int write(std::string_view data)
+    {
+        if (has_length_ && data.size() > length_ - counted_ - body_.size())
+            return HB_E_INVAL;
+        body_.append(data);
+        return HB_OK;
+    }
+    int flush(); // send what is written so far; the rest goes chunked, or identity with a declared length
 
     int status() const { return status_; }
 
@@ -55,6 +64,9 @@ private:
     std::string headers_;  // "Name: value\r\n" lines, as they will be sent
     std::string body_;     // not yet sent
     bool flushed_ = false; // status line and headers are on the wire
+    bool has_length_ = false;   // set_length was called: length_ is the Content-Length
+    std::uint64_t length_ = 0;  // the declared body length
+    std::uint64_t counted_ = 0; // body bytes flushed out of body_ (or dropped, for a HEAD)
     Connection *conn_ = nullptr;
 };
 

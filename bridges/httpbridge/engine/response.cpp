@@ -62,6 +62,20 @@ void Response::reset()
     headers_.clear();
     body_.clear();
     flushed_ = false;
+    has_length_ = false;
+    length_ = 0;
+    counted_ = 0;
+}
+
+int Response::set_length(std::uint64_t length)
+{
+    if (flushed_)
+        return HB_E_SENT; // the head, and with it the framing, is on the wire
+    if (body_.size() > length)
+        return HB_E_INVAL; // what is written already would not fit
+    has_length_ = true;
+    length_ = length;
+    return HB_OK;
 }
 
 int Response::set_status(int status)

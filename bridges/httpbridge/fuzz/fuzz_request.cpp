@@ -90,6 +90,25 @@ int stream(hb::Response &res, const hb_request &req, void *)
     return 0;
 }
 
+// A declared length the input chooses (the target's length): the writes that
+// follow come out exact, short (the connection closes) or too long (refused).
+int sized(hb::Response &res, const hb_request &req, void *)
+{
+    check_view(req);
+    if (res.set_length(req.target.len) != HB_OK)
+        fail("set_length refused a length on a fresh response");
+    res.write("first,");
+    int rc = res.flush();
+    if (rc != HB_OK && rc != HB_E_AGAIN && rc != HB_E_IO)
+        fail("flush returned an unexpected code");
+    if (rc == HB_OK && res.set_length(1) != HB_E_SENT)
+        fail("set_length after a flush was not refused");
+    res.write({req.body.data, req.body.len});
+    res.flush();
+    res.write("last");
+    return 0;
+}
+
 int failing(hb::Response &res, const hb_request &req, void *)
 {
     check_view(req);
@@ -111,6 +130,7 @@ struct Harness {
         options.body_limit = 16 * 1024;
         router.add("/", hb::Route{echo, nullptr});
         router.add("/stream/", hb::Route{stream, nullptr});
+        router.add("/sized/", hb::Route{sized, nullptr});
         router.add("/fail", hb::Route{failing, nullptr});
         router.add("/throw", hb::Route{throwing, nullptr});
         worker = std::make_unique<hb::Worker>(options, router);

@@ -50,7 +50,7 @@ enum {
     HB_E_SOCKET = -6,    /* listen: another socket error (permission, ...) */
     HB_E_HANDLE = -7,    /* a response handle is stale, freed or forged */
     HB_E_THREAD = -8,    /* a response handle was used off its handler's thread */
-    HB_E_SENT = -9,      /* status or headers changed after they were sent (flush) */
+    HB_E_SENT = -9,      /* status, headers or length changed after they were sent (flush) */
     HB_E_IO = -10,       /* the connection failed while flushing */
     HB_E_TIMEOUT = -11,  /* hb_server_wait: still serving when the timeout ran out */
     HB_E_AGAIN = -12     /* flush: the client has not read what was sent before; nothing lost, see there */
@@ -122,19 +122,48 @@ HB_API int hb_response_add_header(hb_response res, const char *name, size_t name
 HB_API const char *hb_header_check(const char *name, size_t name_len, const char *value, size_t value_len);
 
 /* Append body bytes (copied). Returns 0; nothing is sent before the handler
- * returns unless hb_response_flush is called. */
+ * returns unless hb_response_flush is called. Past a length declared with
+ * hb_response_set_length: HB_E_INVAL, and none of these bytes is kept (the
+ * bytes that fit may still be written). */
 HB_API int hb_response_write(hb_response res, const void *data, size_t len);
+
+/* Declare the body length: the Content-Length the response is sent with, for
+ * a response that is flushed (streamed) and still should not be chunked or
+ * close-delimited, or whose body comes up short. Content-Length cannot be set
+ * as a header; this is the one way to state it. Before the first flush only
+ * (HB_E_SENT after, like the status); a later call replaces an earlier one;
+ * HB_E_INVAL when more than length bytes are written already.
+ *   - Flushed: the body goes out as it is, no chunks, on HTTP/1.1 and 1.0
+ *     alike, and the connection may stay open.
+ *   - Writes past length are refused (see hb_response_write): the excess
+ *     never reaches the wire.
+ *   - The handler returns with fewer bytes written (flushed or not): what
+ *     there is goes out, then the connection closes (Connection: close when
+ *     nothing was flushed yet), so the client sees a short body, never a hang
+ *     or a chunked terminator, and pipelined requests behind it are not
+ *     answered on that connection.
+ *   - HEAD: no body is sent; the head carries this Content-Length (what a
+ *     GET would get), and nothing closes for want of body bytes.
+ *   - A status without a body (1xx, 204, 304): no body and no Content-Length
+ *     (RFC 9110 forbids it on 204; on 304 it is optional and left out).
+ *   - A handler that fails (non-zero) before flushing still gets a 500, with
+ *     its own length.
+ * Without this call the length is what was written when the handler returns,
+ * or, after a flush, the response is chunked (close-delimited on 1.0). */
+HB_API int hb_response_set_length(hb_response res, uint64_t length);
 
 /* Send the status, headers and body so far now, switching the response to
  * chunked encoding (HTTP/1.1; on HTTP/1.0 the connection closes at the end
- * instead). Never waits for the client: what its socket does not take now
- * is sent by the server after the handler returns. If more than 256 KiB of
- * earlier output still wait for a slow client, it sends nothing new and
- * returns HB_E_AGAIN: the bytes stay in the response, sent by a later flush
- * or when the handler returns (so a handler may keep writing, or return).
- * Interrupted system calls are retried, never reported. HB_E_IO: the
- * connection is gone. Once sent, a response gets the read timeout per
- * stretch without progress, not for its whole length. */
+ * instead), unless hb_response_set_length declared its length: then the body
+ * goes out as it is, framed by that Content-Length. Never waits for the
+ * client: what its socket does not take now is sent by the server after the
+ * handler returns. If more than 256 KiB of earlier output still wait for a
+ * slow client, it sends nothing new and returns HB_E_AGAIN: the bytes stay in
+ * the response, sent by a later flush or when the handler returns (so a
+ * handler may keep writing, or return). Interrupted system calls are
+ * retried, never reported. HB_E_IO: the connection is gone. Once sent, a
+ * response gets the read timeout per stretch without progress, not for its
+ * whole length. */
 HB_API int hb_response_flush(hb_response res);
 
 /* ---- handlers and the server ------------------------------------------- */

@@ -219,7 +219,8 @@ TEST(RequestViewHandle, KeptHandleIsStaleAfterTheHandlerReturns)
 {
     TestServer server;
     std::atomic<hb_response> kept{0};
-    std::atomic<int> stale_write{HB_OK}, stale_status{HB_OK}, stale_header{HB_OK}, stale_flush{HB_OK};
+    std::atomic<int> stale_write{HB_OK}, stale_status{HB_OK}, stale_header{HB_OK}, stale_flush{HB_OK},
+        stale_length{HB_OK};
     server.route("/keep", [&](hb_response res, const hb_request &) {
         kept = res;
         return hb_response_write(res, "first", 5);
@@ -230,6 +231,7 @@ TEST(RequestViewHandle, KeptHandleIsStaleAfterTheHandlerReturns)
         stale_status = hb_response_set_status(old, 503);
         stale_header = hb_response_add_header(old, "X-Evil", 6, "1", 1);
         stale_flush = hb_response_flush(old);
+        stale_length = hb_response_set_length(old, 1);
         return hb_response_write(res, "second", 6);
     });
     server.start();
@@ -250,6 +252,8 @@ TEST(RequestViewHandle, KeptHandleIsStaleAfterTheHandlerReturns)
     EXPECT_TRUE(rc == HB_E_THREAD || rc == HB_E_HANDLE) << hb_strerror(rc);
     rc = hb_response_flush(old);
     EXPECT_TRUE(rc == HB_E_THREAD || rc == HB_E_HANDLE) << hb_strerror(rc);
+    rc = hb_response_set_length(old, 1);
+    EXPECT_TRUE(rc == HB_E_THREAD || rc == HB_E_HANDLE) << hb_strerror(rc);
 
     // The next request, on the same connection and io thread, is unaffected.
     auto second = client.request(hbtest::get("/next"));
@@ -261,6 +265,8 @@ TEST(RequestViewHandle, KeptHandleIsStaleAfterTheHandlerReturns)
     EXPECT_EQ(stale_status.load(), HB_E_HANDLE);
     EXPECT_EQ(stale_header.load(), HB_E_HANDLE);
     EXPECT_EQ(stale_flush.load(), HB_E_HANDLE);
+    EXPECT_EQ(stale_length.load(), HB_E_HANDLE);
+    EXPECT_EQ(second->header("Content-Length"), "6"); // not the stale length
 
     // And so is a new client.
     EXPECT_EQ(server.probe("/next"), 200);

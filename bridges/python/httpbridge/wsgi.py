@@ -25,10 +25,12 @@ received whole before the app is called (up to ``body_limit``, 413 beyond), so
 
 The body the app returns is sent as PEP 3333 asks: a list or tuple in one write
 with Content-Length; any other iterable block by block, each sent before the
-next is asked for (chunked on HTTP/1.1, close-delimited on 1.0), except that
-a block completing the app's Content-Length ends the response with that length.
-Never more than the app's Content-Length is sent; fewer, and the connection is
-closed. The iterable's ``close()`` is always called. An exception before
+next is asked for: framed by the app's Content-Length when it gave one (on
+HTTP/1.1 and 1.0), else chunked on HTTP/1.1 and close-delimited on 1.0. A
+block completing the app's Content-Length ends the response with that length.
+Never more than the app's Content-Length is sent (the iterable is not asked
+for more, and stderr gets a warning); fewer, and the connection is closed
+after what there is. The iterable's ``close()`` is always called. An exception before
 anything was sent is a 500 and a traceback on stderr; the server goes on. The
 status line carries the standard reason phrase for the app's code.
 """

@@ -3,6 +3,7 @@
 #include "dispatch.hpp"
 
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 
@@ -357,6 +358,10 @@ PyObject *writer_write(PyObject *self, PyObject *data)
     int rc = hb_response_write(w->handle, bytes, static_cast<std::size_t>(size));
     if (release)
         PyBuffer_Release(&view);
+    if (rc == HB_E_INVAL) { // the only way a write with a buffer fails so
+        PyErr_Format(PyExc_ValueError, "write() of %zd bytes goes past the length set by set_length()", size);
+        return nullptr;
+    }
     if (rc != HB_OK)
         return raise_hb(rc);
     return PyLong_FromSsize_t(size);
@@ -381,6 +386,33 @@ PyObject *writer_set_status(PyObject *self, PyObject *code)
     if (rc == HB_E_INVAL) {
         PyErr_Format(PyExc_ValueError,
                      "status %R is out of range: an HTTP status has three digits, 100 to 999", code);
+        return nullptr;
+    }
+    if (rc != HB_OK)
+        return raise_hb(rc);
+    Py_RETURN_NONE;
+}
+
+PyObject *writer_set_length(PyObject *self, PyObject *length)
+{
+    auto *w = reinterpret_cast<WriterObject *>(self);
+    if (usable(w) == nullptr)
+        return nullptr;
+    if (!PyLong_Check(length)) {
+        PyErr_Format(PyExc_TypeError, "length must be an int, not %.100s", Py_TYPE(length)->tp_name);
+        return nullptr;
+    }
+    unsigned long long n = PyLong_AsUnsignedLongLong(length);
+    if (n == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return nullptr;
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "length %R is not a byte count", length);
+        return nullptr;
+    }
+    int rc = hb_response_set_length(w->handle, static_cast<std::uint64_t>(n));
+    if (rc == HB_E_INVAL) {
+        PyErr_Format(PyExc_ValueError, "length %R is less than what was written already", length);
         return nullptr;
     }
     if (rc != HB_OK)
@@ -447,9 +479,16 @@ PyMethodDef writer_methods[] = {
      "add_header($self, name, value, /)\n--\n\nAdd a response header, keeping others of that name."},
     {"del_header", writer_del_header, METH_O,
      "del_header($self, name, /)\n--\n\nRemove every header of that name; returns how many."},
+    {"set_length", writer_set_length, METH_O,
+     "set_length($self, length, /)\n--\n\n"
+     "Declare the body length: the Content-Length sent, even after flush()\n"
+     "(the body then streams unchunked). Before the first flush only. A write()\n"
+     "past it raises ValueError and sends nothing; returning short sends what\n"
+     "was written, then closes the connection. A HEAD answer carries it, no body."},
     {"flush", writer_flush, METH_NOARGS,
      "flush($self, /)\n--\n\n"
-     "Send the status, headers and body so far now; the rest follows chunked.\n"
+     "Send the status, headers and body so far now; the rest follows chunked\n"
+     "(or unchunked, framed by the length given to set_length()).\n"
      "Afterwards the status and headers can no longer change. Never waits for\n"
      "the client: BlockingIOError when it has not read earlier output yet (the\n"
      "bytes are kept, sent by a later flush or when the handler returns)."},

@@ -74,7 +74,8 @@ void bind_responder(PyObject *responder, WsgiResponse *response);
 void unbind_responder(PyObject *responder); // a kept callable then raises RuntimeError
 
 // Add one body block: counted, clipped to the declared length, and sent now
-// when more may follow (stream) and the declared length is not yet reached.
+// when more may follow (stream) and the declared length is not yet reached
+// (the first such flush declares that length to the engine: no chunks).
 // false with a Python error set (a ConnectionError when the client has gone).
 bool send_block(WsgiResponse &r, const char *data, std::size_t len, bool stream);
 // After the app's iterable ended: the rules that depend on the whole body.

@@ -85,6 +85,13 @@ bool send_sequence(WsgiResponse &r, PyObject *body)
     return true;
 }
 
+// Whether the app's Content-Length is reached: PEP 3333 has the server stop
+// iterating then (an endless generator with a wrong length ends too).
+bool complete(const WsgiResponse &r)
+{
+    return r.declared >= 0 && r.produced == static_cast<std::uint64_t>(r.declared);
+}
+
 // Any other iterable: each block goes out before the next is asked for.
 bool send_iterable(WsgiResponse &r, PyObject *body)
 {
@@ -92,7 +99,7 @@ bool send_iterable(WsgiResponse &r, PyObject *body)
     if (it == nullptr)
         return false;
     bool ok = true;
-    while (ok) {
+    while (ok && !complete(r)) {
         PyObject *block = PyIter_Next(it);
         if (block == nullptr) {
             ok = !PyErr_Occurred();

@@ -1,14 +1,20 @@
 // start_response() and write(), and the rules that frame a WSGI body.
 //
-// Framing, decided by the engine's two ways to send (hb_response_write alone
-// = one buffer with Content-Length after the app is done; with
-// hb_response_flush = chunked on HTTP/1.1, close-delimited on 1.0):
+// Framing, decided by the engine's ways to send (hb_response_write alone =
+// one buffer with Content-Length after the app is done; with
+// hb_response_flush = chunked on HTTP/1.1, close-delimited on 1.0, or, after
+// hb_response_set_length, identity with that Content-Length on either):
 //   - a block is sent (flushed) before the next one is asked for, unless it
 //     completes the app's Content-Length: then nothing more may follow, and
 //     the response goes out whole, with that Content-Length, at the end;
-//   - a list or tuple body is all in memory already: one buffer, one write;
-//   - never more than the app's Content-Length; fewer, and the connection is
-//     cut once what there is has been sent, so the client can tell.
+//   - the app's Content-Length is declared to the engine at the first flush
+//     only: a list, tuple or single-block body, the common case, goes out as
+//     one write the engine frames itself, with no extra call per request;
+//   - never more than the app's Content-Length (the engine would refuse it
+//     too): a block is clipped, one warning per response goes to stderr, and
+//     the iterable is not asked for more (PEP 3333); fewer, and the
+//     connection is cut once what there is has been sent, so the client can
+//     tell (the engine closes a response short of its declared length).
 #include "wsgi.hpp"
 
 #include <charconv>
@@ -22,8 +28,6 @@ PyTypeObject *g_responder_type = nullptr;
 
 namespace
 {
-
-constexpr std::size_t kHeadPadLimit = 1 << 20; // see finish_response
 
 struct ResponderObject {
     PyObject_HEAD WsgiResponse *response; // nullptr when unbound
@@ -116,15 +120,19 @@ int parse_status(PyObject *status)
     return code;
 }
 
+// A Content-Length value: digits only (no sign, no "1,2"), around them the
+// optional whitespace HTTP allows; -1 for anything else or past 2^63.
 std::int64_t parse_length(std::string_view v)
 {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
         v.remove_prefix(1);
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
         v.remove_suffix(1);
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string_view::npos)
+        return -1;
     std::int64_t n = -1;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    return ec == std::errc() && end == v.data() + v.size() && !v.empty() && n >= 0 ? n : -1;
+    return ec == std::errc() && end == v.data() + v.size() ? n : -1;
 }
 
 // One (name, value) of the app's headers into the context's buffer.
@@ -141,10 +149,17 @@ bool add_header(WsgiResponse &r, PyObject *item)
               latin1_bytes(PyTuple_GET_ITEM(item, 1), "header values", &value, &keep_value);
     if (ok && iequals(name, "Content-Length")) {
         // The engine writes Content-Length itself; the app's is the promise it is held to.
-        if ((r.declared = parse_length(value)) < 0) {
+        std::int64_t length = parse_length(value);
+        if (length < 0) {
             PyErr_Format(PyExc_ValueError, "start_response(): Content-Length %R is not a byte count",
                          PyTuple_GET_ITEM(item, 1));
             ok = false;
+        } else if (r.declared >= 0 && r.declared != length) {
+            PyErr_Format(PyExc_ValueError, "start_response(): two different Content-Length values (%lld and %R)",
+                         static_cast<long long>(r.declared), PyTuple_GET_ITEM(item, 1));
+            ok = false;
+        } else {
+            r.declared = length;
         }
     } else if (ok && is_hop_by_hop(name)) {
         PyErr_Format(PyExc_ValueError,
@@ -301,6 +316,9 @@ PyType_Spec responder_spec = {
 bool flush(WsgiResponse &r)
 {
     int rc = send_headers(*r.ctx, r.res);
+    // Streamed with the app's Content-Length: the engine sends that, not chunks.
+    if (rc == HB_OK && !r.flushed && r.declared >= 0)
+        rc = hb_response_set_length(r.res, static_cast<std::uint64_t>(r.declared));
     if (rc == HB_OK) {
         Py_BEGIN_ALLOW_THREADS // the client may be slow to read: let other threads run
             rc = hb_response_flush(r.res);
@@ -403,18 +421,12 @@ int finish_response(WsgiResponse &r, const hb_request &req)
 {
     if (r.no_body) {
         // A HEAD answer carries the Content-Length a GET would get: the
-        // engine counts what was written (and never sends it), so write that
-        // many zeros, within reason; past that, say chunked, as a GET would.
-        std::uint64_t length = r.declared >= 0 ? static_cast<std::uint64_t>(r.declared) : r.produced;
-        if (status_has_body(r.status) && length > kHeadPadLimit)
-            return flush(r) ? 0 : (PyErr_Clear(), -1);
+        // app's, or what its body came to (counted, never written). A status
+        // without a body gets none (the engine leaves it out).
         int rc = send_headers(*r.ctx, r.res);
-        static const char zeros[4096] = {};
-        for (std::uint64_t left = status_has_body(r.status) ? length : 0; rc == HB_OK && left != 0;) {
-            std::size_t n = left < sizeof zeros ? static_cast<std::size_t>(left) : sizeof zeros;
-            rc = hb_response_write(r.res, zeros, n);
-            left -= n;
-        }
+        if (rc == HB_OK && status_has_body(r.status))
+            rc = hb_response_set_length(
+                r.res, r.declared >= 0 ? static_cast<std::uint64_t>(r.declared) : r.produced);
         return rc == HB_OK ? 0 : -1;
     }
     if (r.overran)
@@ -427,10 +439,14 @@ int finish_response(WsgiResponse &r, const hb_request &req)
                           "%.100s: connection closed\n",
                           static_cast<unsigned long long>(r.produced), static_cast<long long>(r.declared),
                           std::string(req.target.data, req.target.len).c_str());
-        // What there is goes out, then the connection is cut: the client sees the body end short.
-        if (!r.flushed && !r.broken && !flush(r))
-            PyErr_Clear();
-        return -1;
+        // Declared to the engine (at the first flush, or now), which sends
+        // what there is and then closes: the client sees the body end short.
+        if (r.broken)
+            return -1;
+        int rc = send_headers(*r.ctx, r.res);
+        if (rc == HB_OK && !r.flushed)
+            rc = hb_response_set_length(r.res, static_cast<std::uint64_t>(r.declared));
+        return rc == HB_OK ? 0 : -1;
     }
     return send_headers(*r.ctx, r.res) == HB_OK ? 0 : -1;
 }

@@ -25,7 +25,8 @@ def test_all_names_the_public_api_and_each_is_documented() -> None:
         assert hasattr(httpbridge, name), name
     for name in ["Headers", "Request", "ResponseHeaders", "ResponseWriter", "Server", "route", "run", "stop"]:
         assert inspect.getdoc(getattr(httpbridge, name)), name
-    for member in ["write", "set_status", "set_header", "add_header", "del_header", "flush", "headers"]:
+    for member in ["write", "set_status", "set_header", "add_header", "del_header", "set_length", "flush",
+                   "headers"]:
         assert inspect.getdoc(getattr(ResponseWriter, member)), member
     for member in ["method", "path", "query", "url", "host", "headers", "body", "remote_addr"]:
         assert inspect.getdoc(getattr(Request, member)), member
@@ -372,6 +373,48 @@ def test_flush_sends_early_then_chunked(serve) -> None:  # type: ignore[no-untyp
     assert (r.status, r.body) == (200, b"first second")
     assert r.header("Transfer-Encoding") == "chunked" and r.header("Content-Type") == "text/plain"
     assert len(after) == 2 and all("flush" in text for text in after)
+
+
+def test_set_length_streams_unchunked_and_holds_writes_to_it(serve) -> None:  # type: ignore[no-untyped-def]
+    from wsgi_helpers import Client
+
+    errors: list = []  # type: ignore[type-arg]
+
+    def handler(w: ResponseWriter, req: Request) -> None:
+        w.write("first ")
+        for bad in [-1, 2**64, 3]:  # 3: less than the 6 bytes written already
+            try:
+                w.set_length(bad)
+            except ValueError as e:
+                errors.append(str(e))
+        try:
+            w.set_length("12")  # type: ignore[arg-type]
+        except TypeError as e:
+            errors.append(str(e))
+        w.set_length(12)
+        w.flush()
+        try:
+            w.write("second!")  # 7 bytes where 6 are left: refused whole
+        except ValueError as e:
+            errors.append(str(e))
+        w.write("second")
+        try:
+            w.set_length(20)
+        except RuntimeError as e:
+            errors.append(str(e))
+
+    server = serve([("/", handler)])
+    with Client(server.port) as c:
+        for _ in range(2):  # the connection goes on
+            c.get("/")
+            r = c.response()
+            assert (r.framing, r.body, r.header("Content-Length")) == ("length", b"first second", "12")
+            assert r.header("Transfer-Encoding") is None
+    assert errors[:5] == ["length -1 is not a byte count", f"length {2**64} is not a byte count",
+                          "length 3 is less than what was written already",
+                          "length must be an int, not str",
+                          "write() of 7 bytes goes past the length set by set_length()"]
+    assert "flush" in errors[5]
 
 
 def test_wrappers_are_reused_until_someone_keeps_them(serve) -> None:  # type: ignore[no-untyped-def]

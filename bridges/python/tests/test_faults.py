@@ -104,7 +104,7 @@ def test_kept_request_and_writer_raise_clear_errors(serve) -> None:  # type: ign
         with pytest.raises(RuntimeError, match="Request used after its handler returned"):
             getattr(old_req, attribute)
     for call in [lambda: old_w.write("x"), lambda: old_w.set_status(200), lambda: old_w.flush(),
-                 lambda: old_w.add_header("X", "1"), lambda: old_w.del_header("X"), lambda: old_w.headers]:
+                 lambda: old_w.set_length(1), lambda: old_w.add_header("X", "1"), lambda: old_w.del_header("X"), lambda: old_w.headers]:
         with pytest.raises(RuntimeError, match="ResponseWriter used after its handler returned"):
             call()
     assert repr(old_req) == "<Request (handler returned)>"

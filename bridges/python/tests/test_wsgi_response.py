@@ -48,13 +48,57 @@ def test_list_bodies_and_complete_content_lengths_go_out_whole(path: str) -> Non
         assert answer(c, path).body == b"one two three"  # and the connection stays open
 
 
-def test_streamed_blocks_with_a_content_length_are_chunked_without_it() -> None:
-    # Each block goes out before the next is asked for, and the engine streams chunked only:
-    # the app's length is then checked by the server but not sent (it would contradict).
+def test_streamed_blocks_with_a_content_length_keep_it_and_are_not_chunked() -> None:
+    # Each block goes out before the next is asked for, framed by the app's own length.
     with wsgi_server(validator(blocks_app)) as server, Client(server.port) as c:
         r = answer(c, "/gen-cl")
-        assert (r.framing, r.complete, r.body) == ("chunked", True, b"one two three")
-        assert r.header("Content-Length") is None
+        assert (r.framing, r.complete, r.body) == ("length", True, b"one two three")
+        assert (r.header("Content-Length"), r.header("Transfer-Encoding")) == ("13", None)
+        assert answer(c, "/gen-cl").body == b"one two three"  # and the connection stays open
+
+
+def gated_app(gate: Gate, asked: list[bool]) -> Any:
+    """Content-Length 6, then b"abc"; b"def" only once the test opened the gate."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", TEXT + [("Content-Length", "6")])
+        yield b"abc"
+        asked.append(gate.wait())  # the client must have the first block by now
+        yield b"def"
+
+    return app
+
+
+def test_a_generator_with_a_content_length_streams_each_block_at_once() -> None:
+    gate, asked = Gate(), []
+    with wsgi_server(validator(gated_app(gate, asked))) as server, Client(server.port) as c:
+        c.get("/")
+        r = c.head()
+        assert (r.header("Content-Length"), r.header("Transfer-Encoding")) == ("6", None)
+        assert c.exactly(3) == b"abc"  # the identity body's first block, no chunk-size line
+        assert not asked  # the app is still paused: the block came out on its own
+        gate.open()
+        assert c.exactly(3) == b"def"
+        c.get("/", headers="Connection: close\r\n")  # the connection went on; now end it
+        r = c.response()
+        assert (r.framing, r.body, r.header("Connection")) == ("length", b"abcdef", "close")
+        assert c.peer_closed()
+    assert asked == [True, True]
+
+
+@pytest.mark.parametrize("keep_alive", [True, False])
+def test_a_generator_with_a_content_length_streams_with_it_on_http10(keep_alive: bool) -> None:
+    gate, asked = Gate(), []
+    gate.open()
+    with wsgi_server(validator(gated_app(gate, asked))) as server, Client(server.port) as c:
+        c.get("/", version="HTTP/1.0", headers="Connection: keep-alive\r\n" if keep_alive else "")
+        r = c.response()
+        assert (r.framing, r.complete, r.body) == ("length", True, b"abcdef")
+        assert (r.header("Content-Length"), r.header("Transfer-Encoding")) == ("6", None)
+        if keep_alive:
+            assert r.header("Connection") == "keep-alive"
+            assert answer(c, "/", version="HTTP/1.0").body == b"abcdef"
+        assert c.peer_closed()  # a 1.0 request without keep-alive: closed after its answer
 
 
 def test_several_blocks_without_length_are_chunked_on_http11() -> None:
@@ -81,6 +125,22 @@ def test_head_gets_the_apps_length_and_no_body() -> None:
         r = answer(c, "/", method="HEAD")
         assert (r.status, r.header("Content-Length")) == (200, "14")
         assert answer(c, "/").body == b"Hello, world.\n"  # no stray body bytes came first
+
+
+@pytest.mark.parametrize("shape", ["generator", "list", "no-length"])
+def test_head_of_a_large_streamed_body_carries_its_length(shape: str) -> None:
+    # 2 MiB: the length is declared to the engine, never padded or turned into chunked.
+    size = 2 << 20
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", TEXT + ([] if shape == "no-length" else [("Content-Length", str(size))]))
+        blocks = [b"x" * (size // 2)] * 2
+        return blocks if shape == "list" else iter(blocks)
+
+    with wsgi_server(validator(app)) as server, Client(server.port) as c:
+        r = answer(c, "/", method="HEAD")
+        assert (r.status, r.header("Content-Length"), r.header("Transfer-Encoding")) == (200, str(size), None)
+        assert answer(c, "/", method="HEAD").header("Content-Length") == str(size)  # nothing stray between
 
 
 def test_each_block_is_sent_before_the_next_is_asked_for() -> None:
@@ -168,6 +228,16 @@ def test_hop_by_hop_headers_are_refused(name: str) -> None:
     ("200 OK", [("Bad Name", "x")], "HTTP token"),
     ("200 OK", [("X-Split", "a\r\nInjected: yes")], "CR, LF or NUL"),
     ("200 OK", [("Content-Length", "ten")], "not a byte count"),
+    # Digits only, as RFC 9110 has it: what int() or strtoll would also take is refused.
+    ("200 OK", [("Content-Length", "+4")], "not a byte count"),
+    ("200 OK", [("Content-Length", "-0")], "not a byte count"),
+    ("200 OK", [("Content-Length", "4,4")], "not a byte count"),
+    ("200 OK", [("Content-Length", "4 4")], "not a byte count"),
+    ("200 OK", [("Content-Length", "")], "not a byte count"),
+    ("200 OK", [("Content-Length", "99999999999999999999")], "not a byte count"),
+    ("200 OK", [("Content-Length", " 4 ")], None),  # optional whitespace around it is not the value
+    ("200 OK", [("Content-Length", "4"), ("content-length", "4")], None),
+    ("200 OK", [("Content-Length", "4"), ("Content-Length", "5")], "two different Content-Length values"),
     ("200 OK", [(b"X-Bytes", "x")], "must be str"),
 ])
 def test_start_response_checks_its_arguments(status: Any, headers: Any, message: str | None) -> None:
@@ -283,10 +353,57 @@ def test_more_bytes_than_content_length_are_never_sent(shape: str) -> None:
 
     with wsgi_server(app) as server, Client(server.port) as c:
         r = answer(c, "/")
-        assert (r.body, r.complete) == (b"12345", True)
-        # Streamed blocks go chunked (see above); the rest is sent whole, with the length.
-        assert r.framing == ("chunked" if shape == "generator" else "length")
+        assert (r.framing, r.body, r.complete, r.header("Content-Length")) == ("length", b"12345", True, "5")
         assert answer(c, "/").body == b"12345"  # nothing stray on the connection
+
+
+def test_more_bytes_than_content_length_warn_once_and_stop_the_iteration(capfd) -> None:  # type: ignore[no-untyped-def]
+    asked: list[int] = []
+
+    def endless() -> Iterator[bytes]:
+        for i in range(100_000):  # 6 GiB if nobody stopped it
+            asked.append(i)
+            yield b"x" * 65536
+
+    bodies: list[Closable] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", TEXT + [("Content-Length", "100000")])
+        bodies.append(Closable(endless()))
+        return bodies[-1]
+
+    with wsgi_server(app) as server, Client(server.port) as c:
+        c.get("/")
+        c.get("/")  # pipelined: answered on the same connection, so the first ended cleanly
+        first, second = c.response(), c.response()
+        assert (first.framing, first.complete, len(first.body)) == ("length", True, 100_000)
+        assert first.body == second.body == b"x" * 100_000
+    # PEP 3333: stop iterating once the length is sent; the block that crossed it is the last asked.
+    assert len(asked) == 4 and all(b.was_closed() for b in bodies)
+    err = capfd.readouterr().err
+    assert err.count("the WSGI app gave more than its Content-Length (100000 bytes) for /") == 2
+
+
+def test_a_short_streamed_body_is_cut_after_what_was_sent(capfd) -> None:  # type: ignore[no-untyped-def]
+    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        if environ["PATH_INFO"] == "/fine":
+            start_response("200 OK", TEXT)
+            yield b"fine"
+            return
+        start_response("200 OK", TEXT + [("Content-Length", "10")])
+        yield b"abc"
+        yield b"de"
+
+    with wsgi_server(validator(app)) as server, Client(server.port) as c:
+        c.get("/")
+        c.get("/fine")  # pipelined behind it: never answered on this connection
+        r = c.response()
+        assert (r.status, r.header("Content-Length"), r.header("Transfer-Encoding")) == (200, "10", None)
+        assert (r.body, r.complete) == (b"abcde", False)  # the client sees the close
+        assert c.peer_closed()
+        assert request(server.port, path="/fine").body == b"fine"  # the server goes on
+    assert capfd.readouterr().err.count("the WSGI app sent 5 of its Content-Length 10 bytes for /: "
+                                        "connection closed") == 1
 
 
 # ---- close() on every path -------------------------------------------------------------

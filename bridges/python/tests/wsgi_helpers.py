@@ -83,6 +83,10 @@ class Client:
         data, self.buf = self.buf[:n], self.buf[n:]
         return data
 
+    def exactly(self, n: int) -> bytes:
+        """The next n bytes as they came (raises Closed when the peer closes first)."""
+        return self._exactly(n)
+
     def head(self) -> RawResponse:
         """The status line and headers of the next response."""
         r = RawResponse()
