@@ -360,7 +360,7 @@ def _add_run_options(p) -> None:
                    help=f"only these scenarios, from {', '.join(scenarios.SCENARIOS)} "
                         "(default: all)")
     p.add_argument("--duration", type=_positive_int, metavar="SECONDS",
-                   help="seconds per wrk run (default 3; --quick 1)")
+                   help="seconds per wrk run (default 2; --quick 1)")
     p.add_argument("--repeats", type=_positive_int, metavar="N",
                    help="interleaved rounds over all variants (default 2; --quick 1)")
     p.add_argument("--concurrency", action="append", metavar="LIST",

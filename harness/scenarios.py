@@ -17,7 +17,7 @@ from harness import latency, load
 # latency comes after keepalive: its ladder takes the keep-alive req/s as a guide
 SCENARIOS = ("lol", "keepalive", "pipeline", "echo", "latency")
 
-DEFAULTS = dict(duration=3, repeats=2, concurrency=[10, 64, 256], ab_requests=10000,
+DEFAULTS = dict(duration=2, repeats=2, concurrency=[10, 64, 256], ab_requests=10000,
                 **latency.DEFAULTS)
 QUICK = dict(duration=1, repeats=1, concurrency=[10], ab_requests=2000, **latency.QUICK)
 
