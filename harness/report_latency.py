@@ -1,5 +1,5 @@
 """The latency scenario's tables (report.tables() adds them): open-loop percentiles at the
-highest rate every variant sustained, each variant's highest rate under 1 ms and 10 ms p99,
+highest rate every variant sustained (among those that sustained the lowest step), each variant's highest rate under 1 ms and 10 ms p99,
 and every step of every ladder."""
 
 from __future__ import annotations
@@ -29,13 +29,21 @@ def sustained(cr: CaseResult) -> bool:
                                  for r in cr.runs)
 
 
+def left_out(run: dict) -> list[str]:
+    """Variants that did not sustain even the ladder's lowest step: no rate is common with
+    them, so the common rate is chosen among the others (and they are named)."""
+    return [n for n, points in ladders(run).items() if not sustained(points[0][1])]
+
+
 def common_rate(run: dict) -> int | None:
-    """The highest offered rate that every variant which climbed a ladder sustained."""
+    """The highest offered rate that every variant which sustained its lowest step also
+    sustained."""
     steps = ladders(run)
-    if not steps:
-        return None
+    out = set(left_out(run))
     shared = None
-    for points in steps.values():
+    for name, points in steps.items():
+        if name in out:
+            continue
         rates = {rate for rate, cr in points if sustained(cr)}
         shared = rates if shared is None else shared & rates
     return max(shared) if shared else None
@@ -69,13 +77,16 @@ def common_table(run: dict) -> list[Table]:
         return []
     if rate is None:
         return [Table("Open-loop latency at a common rate (hb-loadgen)",
-                      "No offered rate was sustained by every variant of the run (a variant "
-                      "saturated or failed at the lowest step): see the ladder below.",
+                      "No offered rate was sustained by every variant that sustained its "
+                      "lowest step: see the ladder below.",
                       ["Name", "App", "Lowest step"],
                       [[n, app_split.app_of(run, n), _step_note(pts[0][1])]
                        for n, pts in steps.items()])]
     rows = []
+    out = left_out(run)
     for name, points in steps.items():
+        if name in out:
+            continue
         cr = dict(points)[rate]
         rows.append([name, app_split.app_of(run, name), _ms(cr, "latency_ms", "p50"),
                      _ms(cr, "latency_ms", "p99"), _ms(cr, "latency_ms", "p99.9"),
@@ -92,7 +103,10 @@ def common_table(run: dict) -> list[Table]:
                   "last column from when it was actually sent, what a closed-loop client "
                   f"reports. Median (min–max) over the rounds that climbed the ladder. "
                   f"{CLIENT_BOUND_MARK}: the generator used ≥ "
-                  f"{s.get('client_bound_at', 0.9):.0%} of its CPU.",
+                  f"{s.get('client_bound_at', 0.9):.0%} of its CPU."
+                  + (" Left out, since they did not sustain even the lowest step "
+                     f"({rate_label(min(r for pts in steps.values() for r, _ in pts))}): "
+                     + ", ".join(out) + "." if out else ""),
                   ["Name", "App", "p50", "p99", "p99.9", "p99 from the send"], rows)]
 
 

@@ -172,9 +172,22 @@ def test_table_md_has_the_latency_sections(latency_run):
     assert len(ladder.rows) == 8 and ladder.rows[-1][-1] == "saturated"
 
 
+def test_a_variant_that_cannot_sustain_the_lowest_step_is_named_not_allowed_to_empty_it(
+        tmp_path):
+    run_dir = make_stored_run(tmp_path / "results", {"a": 1.0}, rounds=1)
+    add_ladders(run_dir, {"a": [(1000, 0.1, False), (2000, 0.2, False)],
+                          "b": [(1000, 90.0, True)]})
+    run = results.load_run(run_dir)
+    assert report_latency.left_out(run) == ["b"]
+    assert report_latency.common_rate(run) == 2000
+    (t,) = [t for t in report.tables(run) if t.title.startswith("Open-loop latency at")]
+    assert [r[0] for r in t.rows] == ["a"]
+    assert "did not sustain even the lowest step (1k/s): b." in t.note
+
+
 def test_no_common_rate_is_said_not_guessed(tmp_path):
     run_dir = make_stored_run(tmp_path / "results", {"a": 1.0}, rounds=1)
-    add_ladders(run_dir, {"a": [(1000, 0.1, False)], "b": [(1000, 90.0, True)]})
+    add_ladders(run_dir, {"a": [(1000, 90.0, True)], "b": [(1000, 90.0, True)]})
     run = results.load_run(run_dir)
     assert report_latency.common_rate(run) is None
     (t,) = [t for t in report.tables(run) if t.title.startswith("Open-loop latency at")]
