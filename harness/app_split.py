@@ -43,7 +43,13 @@ def groups(run: dict, names) -> list[tuple[str, list[str]]]:
 
 
 def framework_rows(run: dict, names) -> list[str]:
-    return [n for n in names if app_of(run, n) != "handler"]
+    """The rows that ran a framework: neither a bare handler nor a bare WSGI callable."""
+    return [n for n in names if app_of(run, n) not in ("handler", "wsgi")]
+
+
+def panel_title(app: str) -> str:
+    """The title of a chart's panel for one app group."""
+    return f"answered by {APP_WORDS.get(app, app)} (app = {app})"
 
 
 # ---------------------------------------------------------------- measuring (the runner's part)

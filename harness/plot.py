@@ -174,7 +174,7 @@ def _against(run, cases, colors, out_dir, scenario: str, param: str, name: str, 
         _line_chart(run, group, colors, ax, (xs, [label(x) for x in xs]), log_y=log_y)
         ax.set_ylabel(ylabel, fontsize=8)
         if len(panels) > 1:
-            ax.set_title(f"answered by {app_split.APP_WORDS.get(app, app)} (app = {app})",
+            ax.set_title(app_split.panel_title(app),
                          fontsize=9)
     axes[-1, 0].set_xlabel(xlabel)
     fig.suptitle(title, fontsize=10)

@@ -67,7 +67,7 @@ def plot_latency_vs_load(run, cases, colors, out_dir) -> list:
         ax.grid(alpha=0.3)
         ax.set_ylabel("latency, ms (log; lower is better)", fontsize=8)
         if len(panels) > 1:
-            ax.set_title(f"answered by {app_split.APP_WORDS.get(app, app)} (app = {app})",
+            ax.set_title(app_split.panel_title(app),
                          fontsize=9)
         handles, labels = ax.get_legend_handles_labels()
         handles += [Line2D([], [], color="0.3", linestyle="-", marker="o", markersize=4),

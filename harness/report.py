@@ -52,7 +52,7 @@ def _app(run: dict, name: str) -> str:
 
 def framework_line(run: dict, names: list[str]) -> str:
     """Which rows ran a framework: the reference post set Flask rows against bare handlers."""
-    framework = [n for n in names if _app(run, n) not in ("handler", "wsgi")]
+    framework = app_split.framework_rows(run, names)
     if not framework:
         return "Every row ran a bare handler."
     which = ", ".join(f"{n} ({app_split.APP_WORDS.get(_app(run, n), _app(run, n))})"
