@@ -3,11 +3,14 @@
 A variant's manifest says what answers its requests (`app`): a bare "handler", or an app
 kind ("wsgi", "flask", "django", ...). Rows are only comparable within one kind, so tables
 and plots group by it (`ordered`, `groups`). For the WSGI kinds the runner also times each
-app alone, in-process (harness/appcost.py), once per round; a WSGI variant's server CPU per
-request minus that is what its server adds per request (`split_table`).
+app alone, in-process (harness/appcost.py), once per round and right before and after each
+split case of each variant; a WSGI variant's server CPU per request minus that is what its
+server adds per request (`split`, `split_rows`).
 """
 
 from __future__ import annotations
+
+import statistics
 
 from harness import results
 from harness.stats import by_case, fmt_count, fmt_num, summarize
@@ -96,9 +99,13 @@ def app_cost(run: dict, key: str | None, case: str) -> dict | None:
 
 
 def app_cost_errors(run: dict) -> list[str]:
+    """Why an app could not be timed alone: per round, and per measurement it was to pair."""
     return [f"app alone {key}, round {r['round']}: {r['error']}"
             for key, entry in (run.get("app_costs") or {}).items()
-            for r in entry["rounds"] if r.get("error")]
+            for r in entry["rounds"] if r.get("error")] + [
+            f"app alone next to {m['variant']} {m['scenario']} {m['case']}, round "
+            f"{m['round']}: {m['app_alone']['error']}"
+            for m in run.get("measurements", []) if "error" in (m.get("app_alone") or {})]
 
 
 def _median(summary: dict | None) -> float | None:
@@ -106,15 +113,31 @@ def _median(summary: dict | None) -> float | None:
 
 
 def split(run: dict, name: str, scenario: str, case: str) -> dict | None:
-    """{server, app, overhead} µs per request of one variant in one case (medians), or None."""
+    """{server, app, overhead, rps, paired} µs per request of one variant in one case, or None.
+
+    paired: each round's server figure was set against the app alone timed right before and
+    right after it (the runner's app_alone pair); the overhead is then the median of those
+    differences, which the machine's drift between minutes does not move. Runs stored before
+    the pairs existed (schema 3) fall back to the once-per-round app_costs: the difference of
+    the two medians, taken minutes apart.
+    """
     cr = by_case(run).get((name, scenario, case))
     if cr is None or not cr.valid:
         return None
+    pairs = [(m["server"]["us_per_request"], m["app_alone"]["us_per_request"])
+             for m in cr.valid_runs if m["server"].get("us_per_request") is not None
+             and (m.get("app_alone") or {}).get("us_per_request") is not None]
+    rps = _median(cr.rps)
+    if pairs:
+        return {"server": statistics.median(s for s, _ in pairs),
+                "app": statistics.median(a for _, a in pairs),
+                "overhead": statistics.median(s - a for s, a in pairs), "rps": rps,
+                "paired": True}
     server = _median(cr.summary("server", "us_per_request"))
     key = run["variants"][name].get("app_cost_key")
     app = _median(app_cost(run, key, APPCOST_CASE[scenario]))
     overhead = server - app if server is not None and app is not None else None
-    return {"server": server, "app": app, "overhead": overhead, "rps": _median(cr.rps)}
+    return {"server": server, "app": app, "overhead": overhead, "rps": rps, "paired": False}
 
 
 def split_columns(run: dict) -> list[tuple[str, str]]:
@@ -168,9 +191,12 @@ SPLIT_NOTE = ("Under keep-alive every request costs the server a read and a writ
               "Pipelined, a batch shares them, so what is left is the server's own per-request "
               "work (– : the server does not pipeline). "
               "Each app was also timed alone: its callable called in-process with a prebuilt "
-              "environ, pinned to the server's CPU, once per round (harness/appcost.py; the "
-              "median is shown). Server overhead = server CPU per request − the app's own "
-              "cost: what the server adds to every request of the same app. Req/s per server "
-              "core = 10⁶ / server µs/req, the throughput the server would reach on a core of "
-              "its own. Rows are grouped by app: compare within a group only. An overhead "
-              "near 0 or below is within the noise of the two medians.")
+              "environ, pinned to the server's CPU (harness/appcost.py), right before and right "
+              "after each of these measurements; the mean of the two is that round's app cost. "
+              "Server overhead = the median over rounds of server CPU per request − that round's "
+              "app cost: what the server adds to every request of the same app, set against an "
+              "app timed seconds apart, so that the machine's drift between minutes cancels "
+              "(runs stored before these pairs existed use the app timed once per round). "
+              "Req/s per server core = 10⁶ / server µs/req, the throughput the server would "
+              "reach on a core of its own. Rows are grouped by app: compare within a group "
+              "only. An overhead near 0 or below is within the noise of the measurement.")

@@ -13,11 +13,10 @@ build) and a fresh ``wsgi.input``, calls ``start_response``, walks the body and 
 around an app that does nothing, is subtracted. The first answer of each case is checked
 (the common endpoints' status and body), so that a broken app is never timed.
 
-    python3 -m harness.appcost [--path DIR] [--json] module:app
-    appcost.measure("flask_app:app", ["servers/apps"])        # in a child interpreter
+    python3 -m harness.appcost [--path DIR] [--json | --serve] module:app
 
-``measure()`` runs the app in a child process (``python``, default this one) so that an
-app's global state (Django's settings) never touches the harness.
+This module is what runs in the child interpreter; harness/app_alone.py starts it, so that
+an app's global state (Django's settings) never touches the harness.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import IO, Any
 
 HELLO = b"Hello, world.\n"
 ECHO_BODY = bytes(range(256)) * 4  # 1 KiB, as the verify step and the smallest echo case send
@@ -134,10 +133,10 @@ def _calibrate(app: Callable[..., Any], base: dict[str, Any], body: bytes, min_t
     return loops
 
 
-def _timings(app: Callable[..., Any], case: Case, runs: int, warmups: int,
-             min_time: float) -> tuple[int, list[float]]:
+def _timings(app: Callable[..., Any], case: Case, runs: int, warmups: int, min_time: float,
+             loops: int | None = None) -> tuple[int, list[float]]:
     base = case.environ()
-    loops = _calibrate(app, base, case.body, min_time)
+    loops = loops or _calibrate(app, base, case.body, min_time)
     for _ in range(warmups):
         _run(app, base, case.body, loops)
     return loops, [_run(app, base, case.body, loops) * 1e6 for _ in range(runs)]
@@ -155,29 +154,75 @@ def check(app: Callable[..., Any], case: Case) -> None:
                            f"{data[:40]!r}, expected 200 with {expected[:40]!r}")
 
 
+def _checked_settings(runs: int, warmups: int, min_time: float) -> None:
+    if runs < 1 or warmups < 0 or min_time <= 0:
+        raise ValueError("runs >= 1, warmups >= 0 and min_time > 0, please")
+
+
+def measure_case(app: Callable[..., Any], case: Case, runs: int, warmups: int, min_time: float,
+                 loops: tuple[int, int] | None = None) -> dict[str, Any]:
+    """One case timed: {us_per_request, min, max, stdev, runs, loops, scaffold_us, scaffold_loops}.
+
+    loops: (scaffold, app) calls per run from an earlier answer, to skip the calibration."""
+    _checked_settings(runs, warmups, min_time)
+    scaffold_loops, scaffold = _timings(_null_app, case, runs, warmups, min_time,
+                                        loops and loops[0])
+    app_loops, total = _timings(app, case, runs, warmups, min_time, loops and loops[1])
+    floor = statistics.median(scaffold)
+    own = [max(0.0, t - floor) for t in total]
+    return {
+        "us_per_request": statistics.median(own),
+        "min": min(own),
+        "max": max(own),
+        "stdev": statistics.stdev(own) if len(own) > 1 else 0.0,
+        "runs": own,
+        "loops": app_loops,
+        "scaffold_us": floor,  # the loop's own cost per call, already subtracted
+        "scaffold_loops": scaffold_loops,
+    }
+
+
 def measure_here(app: Callable[..., Any], cases: Sequence[Case] = CASES, runs: int = DEFAULTS["runs"],
                  warmups: int = DEFAULTS["warmups"],
                  min_time: float = DEFAULTS["min_time"]) -> dict[str, Any]:
-    """Time app in this process: {case name: {us_per_request, min, max, stdev, runs, loops, ...}}."""
-    if runs < 1 or warmups < 0 or min_time <= 0:
-        raise ValueError("runs >= 1, warmups >= 0 and min_time > 0, please")
+    """Time app in this process: {case name: measure_case(...)}."""
+    _checked_settings(runs, warmups, min_time)
     results: dict[str, Any] = {}
     for case in cases:
         check(app, case)
-        _, scaffold = _timings(_null_app, case, runs, warmups, min_time)
-        loops, total = _timings(app, case, runs, warmups, min_time)
-        floor = statistics.median(scaffold)
-        own = [max(0.0, t - floor) for t in total]
-        results[case.name] = {
-            "us_per_request": statistics.median(own),
-            "min": min(own),
-            "max": max(own),
-            "stdev": statistics.stdev(own) if len(own) > 1 else 0.0,
-            "runs": own,
-            "loops": loops,
-            "scaffold_us": floor,  # the loop's own cost per call, already subtracted
-        }
+        results[case.name] = measure_case(app, case, runs, warmups, min_time)
     return results
+
+
+def serve(app: Callable[..., Any], requests: IO[str], answers: IO[str]) -> None:
+    """Answer timing requests, one JSON line each way, until requests ends.
+
+    A request: {"cases": [names], "runs", "warmups", "min_time"}; the answer: {"cases":
+    {name: measure_case(...)}} or {"error": why}. The app is checked once, before the first
+    line ("ready"), and each case's loop counts are calibrated once, on its first request, so
+    that a later answer costs only its runs: a run can afford to time the app next to every
+    server measurement it is set against (harness/app_alone.py)."""
+    by_name = {c.name: c for c in CASES}
+    for case in CASES:
+        check(app, case)
+    print(json.dumps({"ready": True, "python": sys.version.split()[0]}), file=answers, flush=True)
+    loops: dict[str, tuple[int, int]] = {}
+    for line in requests:
+        try:
+            ask = json.loads(line)
+            settings = {k: ask.get(k, DEFAULTS[k]) for k in DEFAULTS}
+            out = {}
+            for name in ask["cases"]:
+                if name not in by_name:
+                    raise ValueError(f"no case {name!r}; the cases are {', '.join(by_name)}")
+                out[name] = measure_case(app, by_name[name], loops=loops.get(name), **settings)
+                loops[name] = (out[name]["scaffold_loops"], out[name]["loops"])
+            answer: dict[str, Any] = {"cases": out}
+        except (ValueError, KeyError, TypeError) as e:
+            answer = {"error": f"bad request {line.strip()[:80]!r}: {e}"}
+        except Exception as e:  # noqa: BLE001 - the app failed on a later call: say so, go on
+            answer = {"error": f"the app raised {type(e).__name__}: {e}"}
+        print(json.dumps(answer), file=answers, flush=True)
 
 
 def load(spec: str, paths: Sequence[str] = ()) -> Callable[..., Any]:
@@ -200,34 +245,6 @@ def load(spec: str, paths: Sequence[str] = ()) -> Callable[..., Any]:
     if not callable(app):
         raise AppCostError(f"{spec} is not callable")
     return app  # type: ignore[no-any-return]
-
-
-def measure(spec: str, paths: Sequence[str] = (), python: str | None = None,
-            env: dict[str, str] | None = None, timeout: float = 300.0, cpus: str | None = None,
-            **options: Any) -> dict[str, Any]:
-    """measure_here() in a child interpreter; AppCostError with its message when it fails.
-
-    cpus: a taskset CPU list for the child, so the app runs where the servers run.
-
-    Returns {"spec", "python", "paths", "settings": {runs, warmups, min_time}, "cases": {...}}.
-    """
-    settings = {**DEFAULTS, **options}
-    argv = (["taskset", "-c", cpus] if cpus else []) + [
-            python or sys.executable, "-m", "harness.appcost", "--json", "--runs", str(settings["runs"]),
-            "--warmups", str(settings["warmups"]), "--min-time", str(settings["min_time"])]
-    for path in paths:
-        argv += ["--path", str(path)]
-    harness_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    child_env = dict(os.environ, **(env or {}))
-    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (harness_root, child_env.get("PYTHONPATH")) if p)
-    try:
-        done = subprocess.run([*argv, spec], capture_output=True, text=True, timeout=timeout, env=child_env)
-    except subprocess.TimeoutExpired:
-        raise AppCostError(f"{spec}: not done within {timeout:g} s") from None
-    if done.returncode != 0:
-        raise AppCostError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else
-                           f"{spec}: exit status {done.returncode}")
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 def app_of_command(argv: Sequence[str],
@@ -274,9 +291,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-time", type=float, default=DEFAULTS["min_time"], metavar="S",
                         help="seconds one run takes at least (the loop count is calibrated to it)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--serve", action="store_true",
+                        help="load the app once, then answer timing requests: one JSON line "
+                             "each way on stdin/stdout (what harness/app_alone.py drives)")
     args = parser.parse_args(argv)
     try:
         app = load(args.app, args.path)
+        if args.serve:
+            serve(app, sys.stdin, sys.stdout)
+            return 0
         cases = measure_here(app, runs=args.runs, warmups=args.warmups, min_time=args.min_time)
     except AppCostError as e:
         print(f"appcost: {e}", file=sys.stderr)

@@ -25,7 +25,7 @@ FORMAT = "httpbridge-harness-run"
 
 # The one place that knows the schema's versions. Add a line when the layout changes,
 # and teach load_run() to read (or refuse) the older ones.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA_HISTORY = {
     1: "first version: machine, tools, git, settings, variants (status, reason, verify "
        "checks, events) and one record per measurement (every repeat), raw output beside it",
@@ -39,10 +39,14 @@ SCHEMA_HISTORY = {
        "uncorrected_ms, sender_lag_us, spectrum_ms, ...}, latency_ms corrected), each "
        "variant's `latency_ladder` (per round: guide, steps, why it stopped) and the "
        "latency_* settings",
+    4: "the measurements a WSGI variant's app split is read from (the first keepalive, "
+       "pipeline and echo case) carry `app_alone`: {key, case, before_us, after_us, "
+       "us_per_request (their mean), settings}, the app timed alone right before and right "
+       "after, or {key, case, error}",
 }
-# Nothing that reads a run uses the fields versions 2 and 3 changed, and what version 3
-# added is optional everywhere, so every version reads as it is.
-READABLE_VERSIONS = {1, 2, 3}
+# Nothing that reads a run uses the fields versions 2 and 3 changed, and what versions 3
+# and 4 added is optional everywhere, so every version reads as it is.
+READABLE_VERSIONS = {1, 2, 3, 4}
 
 
 class ResultsError(Exception):
@@ -289,7 +293,7 @@ class RunStore:
 
     def add_app_cost(self, key: str, about: dict, round_: int, result: dict | None,
                      error: str | None) -> None:
-        """One round's measurement of a WSGI app alone (appcost.measure), or why it failed."""
+        """One round's measurement of a WSGI app alone (app_alone.AppAlone.measure), or why it failed."""
         entry = self.data["app_costs"].setdefault(key, {**about, "rounds": []})
         entry["rounds"].append({"round": round_, "error": error,
                                 "cases": (result or {}).get("cases"),

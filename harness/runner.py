@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import app_split, appcost, latency, lifecycle, load, procstat, results, verify
+from harness import app_alone, app_split, latency, lifecycle, load, procstat, results, verify
 from harness.config import Context
 from harness.manifest import ManifestError, Variant, missing_requirements, why_not
 from harness.scenarios import Case, Settings, cases_for
@@ -90,7 +90,26 @@ def measurement_line(m: dict) -> str:
         text += " (client-bound)"
     if m["tool"] == "loadgen":
         text += latency.line(m)
+    alone = m.get("app_alone") or {}
+    if "after_us" in alone:
+        text += (f"; app alone {fmt_num(alone['before_us'])} µs/req before, "
+                 f"{fmt_num(alone['after_us'])} after")
+    elif "error" in alone:
+        text += f"; app alone FAILED: {alone['error']}"
     return text
+
+
+# how the app alone is timed next to a server measurement: short, as it runs twice per case
+BRACKET = {"runs": 3, "warmups": 1, "min_time": 0.05}
+
+
+def _first_per_scenario(cases) -> list[Case]:
+    """The first case of each scenario that has an app-alone case (app_split.split_columns)."""
+    seen: dict[str, Case] = {}
+    for case, _ in cases:
+        if case.scenario in app_split.APPCOST_CASE:
+            seen.setdefault(case.scenario, case)
+    return list(seen.values())
 
 
 class Runner:
@@ -99,6 +118,9 @@ class Runner:
         self.out = out
         self.remaining: dict[str, int] = {}
         self.apps: dict[str, dict] = {}  # the WSGI apps to time alone (app_split.targets)
+        self.alone = app_alone.Children({}, ctx.python, settings.server_cpus)
+        # the (scenario, case) an app-alone pair brackets: the split table's columns
+        self.bracketed = {(c.scenario, c.case) for c in _first_per_scenario(cases_for(settings))}
         self.progress = Progress(0, out)
 
     # ------------------------------------------------------------ top level
@@ -142,6 +164,7 @@ class Runner:
         for key, entry in self.apps.items():
             for name in entry["variants"]:
                 store.update_variant(name, app_cost_key=key)
+        self.alone.apps = self.apps
         self.progress.total = sum(self.remaining.values()) + s.repeats * len(self.apps)
         say(f"run {store.dir.name}: {len(runnable)} variant(s) to measure "
             f"({', '.join(v.name for v in runnable) or 'none'}), {s.repeats} round(s), "
@@ -166,23 +189,23 @@ class Runner:
             status = "interrupted"
             raise
         finally:
+            self.alone.close()
             lifecycle.stop_all()
             store.finish(status)
 
     def _app_costs(self, r: int, active: set[str]) -> None:
-        """Time each WSGI app alone, in-process, on the servers' CPU (appcost.measure)."""
+        """Time each WSGI app alone, in-process, on the servers' CPU, every case (app_alone)."""
         for key, entry in self.apps.items():
             self.progress.step(f"app alone: {key}, in-process, round {r}/{self.s.repeats}")
             if not active & set(entry["variants"]):
                 self.progress.done("skipped: every variant serving it dropped out")
                 continue
-            options = ({"runs": 3, "min_time": 0.05} if self.s.quick else {})
+            options = BRACKET if self.s.quick else {}
             about = {"spec": entry["spec"], "paths": entry["paths"],
                      "variants": entry["variants"], "cpus": self.s.server_cpus}
             try:
-                got = appcost.measure(entry["spec"], entry["paths"], python=self.ctx.python,
-                                      cpus=self.s.server_cpus, **options)
-            except appcost.AppCostError as e:
+                got = self.alone.measure(key, **options)
+            except app_alone.AppCostError as e:
                 self.store.add_app_cost(key, about, r, None, str(e))
                 self.progress.done(f"FAILED: {e}")
                 continue
@@ -190,10 +213,27 @@ class Runner:
             self.progress.done(", ".join(f"{case} {fmt_num(c['us_per_request'])} µs/req"
                                          for case, c in got["cases"].items()))
 
+    def _time_alone(self, key: str, scenario: str, before: dict | None = None) -> dict:
+        """The app alone in the case set against scenario, timed now; with before, the pair."""
+        case = app_split.APPCOST_CASE[scenario]
+        if before and "error" in before:
+            return before
+        try:
+            us = self.alone.measure(key, [case], **BRACKET)["cases"][case]["us_per_request"]
+        except app_alone.AppCostError as e:
+            return {"key": key, "case": case, "error": str(e)}
+        if before is None:
+            return {"key": key, "case": case, "before_us": us}
+        return {**before, "after_us": us, "us_per_request": (before["before_us"] + us) / 2,
+                "settings": BRACKET}
+
     def _estimate(self, runnable, plans) -> str:
         seconds = 5.0 * len(self.apps) * self.s.repeats
         for v in runnable:
             per_round = 1.5
+            if self._app_key(v.name):
+                per_round += 1.0 * sum((c.scenario, c.case) in self.bracketed
+                                       for c in plans[v.name])
             for case in plans[v.name]:
                 if case.tool == "loadgen":  # an upper bound: a ladder often stops early
                     seconds += latency.step_seconds(case.params) * min(self.s.latency_repeats,
@@ -258,7 +298,12 @@ class Runner:
                 self.progress.done("failed")
                 self._fail(v, f"{case.label} (round {r})", str(e))
                 return False
+            key = self._app_key(v.name) if (case.scenario, case.case) in self.bracketed else None
+            # the app alone right before and right after: a pair the machine's drift moves alike
+            before = self._time_alone(key, case.scenario) if key else None
             m = self.measure(v, case, r, server)
+            if key:
+                m["app_alone"] = self._time_alone(key, case.scenario, before)
             self.store.add_measurement(m)
             self.progress.done(measurement_line(m))
             dropped = ladder.after(m, plan[i + 1:])
@@ -275,6 +320,9 @@ class Runner:
                            f"stderr tail:\n{server.stderr_tail()}")
                 return False
         return True
+
+    def _app_key(self, name: str) -> str | None:
+        return self.store.data["variants"][name].get("app_cost_key")
 
     # ------------------------------------------------------------ one measurement
 

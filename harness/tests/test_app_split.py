@@ -116,7 +116,8 @@ def test_the_split_is_server_cpu_minus_the_app_alone():
     assert app_split.app_cost(run, "flask_app:app", "GET /") == {
         "median": 31.0, "min": 30.0, "max": 32.0, "n": 3}
     got = app_split.split(run, "flask-a", "keepalive", "c=10")
-    assert got == {"server": 40.0, "app": 31.0, "overhead": 9.0, "rps": 25000.0}
+    assert got == {"server": 40.0, "app": 31.0, "overhead": 9.0, "rps": 25000.0,
+                   "paired": False}
     assert app_split.split(run, "flask-b", "echo", "1 KiB")["overhead"] == 35.0  # 70 - 35
     rows = app_split.split_rows(run)
     assert [r[1] for r in rows] == ["flask-b", "flask-a"]  # no cost known for bare-wsgi
@@ -125,6 +126,28 @@ def test_the_split_is_server_cpu_minus_the_app_alone():
         "App alone µs/req (GET /)", "Server overhead µs/req", "Server µs/req, echo 1 KiB",
         "App alone µs/req (POST /echo)", "Server overhead µs/req"]
     assert rows[1] == ["flask", "flask-a", "a", "25k", "25k", "40", "31", "9", "50", "35", "15"]
+
+
+def test_paired_rounds_give_the_median_of_the_differences_not_the_difference_of_medians():
+    # a machine that slows down between rounds moves the server and the app alone alike
+    run = _run()
+    run["measurements"] = [m for m in run["measurements"] if m["variant"] != "flask-a"]
+    for r, (server, app) in enumerate([(40.0, 30.0), (90.0, 78.0), (60.0, 55.0)], start=1):
+        m = _record("flask-a", "keepalive", "c=10", server, 1e6 / server)
+        m["round"] = r
+        m["app_alone"] = {"key": "flask_app:app", "case": "GET /", "before_us": app - 1,
+                          "after_us": app + 1, "us_per_request": app}
+        run["measurements"].append(m)
+    got = app_split.split(run, "flask-a", "keepalive", "c=10")
+    assert got["paired"] and got["server"] == 60.0 and got["app"] == 55.0
+    assert got["overhead"] == 10.0  # differences 10, 12, 5; medians alone would say 60 - 55
+    # a round whose pair failed is left out of the pairing and reported
+    run["measurements"][-1]["app_alone"] = {"key": "flask_app:app", "case": "GET /",
+                                            "error": "the app raised KeyError: 'x'"}
+    got = app_split.split(run, "flask-a", "keepalive", "c=10")
+    assert got["overhead"] == 11.0 and got["server"] == 65.0
+    assert app_split.app_cost_errors(run) == [
+        "app alone next to flask-a keepalive c=10, round 3: the app raised KeyError: 'x'"]
 
 
 def test_a_failed_app_measurement_is_listed_and_leaves_the_cells_empty():
@@ -163,7 +186,7 @@ WSGI_PAIR = ["wsgi-httpbridge", "wsgi-gunicorn"]
 
 
 @pytest.mark.skipif(bool(_missing(WSGI_PAIR)), reason="; ".join(_missing(WSGI_PAIR)))
-def test_a_run_times_each_app_alone_once_per_round_and_splits_the_rows(tmp_path):
+def test_a_run_times_each_app_alone_per_round_and_next_to_each_split_case(tmp_path):
     servers = tmp_path / "servers"
     for name in WSGI_PAIR:
         _copy(servers, name)
@@ -184,7 +207,19 @@ def test_a_run_times_each_app_alone_once_per_round_and_splits_the_rows(tmp_path)
     for name in WSGI_PAIR:
         assert run["variants"][name]["app_cost_key"] == "wsgi_app:application"
         got = app_split.split(run, name, "keepalive", "c=10")
-        assert got["overhead"] == pytest.approx(got["server"] - got["app"])
+        assert got["paired"] and got["overhead"] is not None
+        for m in run["measurements"]:
+            if m["variant"] != name:
+                continue
+            alone = m.get("app_alone")
+            if m["scenario"] != "keepalive":
+                assert alone is None, m["scenario"]  # the lol table has no split
+                continue
+            assert alone["key"] == "wsgi_app:application" and alone["case"] == "GET /"
+            assert alone["us_per_request"] == pytest.approx(
+                (alone["before_us"] + alone["after_us"]) / 2)
+    line = proc.stdout.split("wsgi-gunicorn keepalive c=10 repeat 2/2 ... ")[1].splitlines()[0]
+    assert "; app alone " in line and " after" in line
 
     table = (run_dir / "table.md").read_text()
     section = table.split("## Same app, different servers")[1].split("\n## ")[0]

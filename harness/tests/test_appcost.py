@@ -1,11 +1,12 @@
-"""harness.appcost: a WSGI app timed alone, in-process; the apps named by variant commands."""
+"""harness.appcost and app_alone: a WSGI app timed alone, in-process, in a child interpreter
+that stays up between answers; the apps named by variant commands."""
 
 import shlex
 import tomllib
 
 import pytest
 
-from harness import appcost
+from harness import app_alone, appcost
 from harness.config import ROOT
 from harness.tests.helpers import PYTHON
 
@@ -58,7 +59,7 @@ def test_a_broken_app_is_refused_not_timed(app, message):
 
 
 def test_measure_runs_the_app_in_a_child_interpreter():
-    result = appcost.measure("wsgi_app:application", [APPS], python=PYTHON, **QUICK)
+    result = app_alone.measure("wsgi_app:application", [APPS], python=PYTHON, **QUICK)
     assert result["spec"] == "wsgi_app:application" and result["settings"]["runs"] == 3
     assert result["cases"]["GET /"]["us_per_request"] >= 0
     assert len(result["cases"]["POST /echo"]["runs"]) == 3
@@ -66,7 +67,7 @@ def test_measure_runs_the_app_in_a_child_interpreter():
 
 def test_measure_flask_in_a_child_interpreter():
     pytest.importorskip("flask")
-    result = appcost.measure("flask_app:app", [APPS], python=PYTHON, **QUICK)
+    result = app_alone.measure("flask_app:app", [APPS], python=PYTHON, **QUICK)
     assert result["cases"]["GET /"]["us_per_request"] > 0  # a framework is never free
 
 
@@ -77,7 +78,68 @@ def test_measure_flask_in_a_child_interpreter():
 ])
 def test_measure_says_what_is_missing(spec, message):
     with pytest.raises(appcost.AppCostError, match=message):
-        appcost.measure(spec, [APPS], python=PYTHON, **QUICK)
+        app_alone.measure(spec, [APPS], python=PYTHON, **QUICK)
+
+
+STALLS = """
+import os, time
+calls = 0
+
+def app(environ, start_response):
+    global calls
+    calls += 1
+    if calls > 2:  # the checks pass; the first timed call does not return
+        {action}
+    start_response("200 OK", [])
+    return [environ["wsgi.input"].read() if environ["PATH_INFO"] == "/echo" else b"Hello, world.\\n"]
+"""
+
+
+def test_the_child_stays_up_and_calibrates_once():
+    with app_alone.AppAlone("wsgi_app:application", [APPS], python=PYTHON) as child:
+        first = child.measure(["GET /"], **QUICK)["cases"]
+        second = child.measure(["GET /", "POST /echo"], **QUICK)["cases"]
+        assert set(first) == {"GET /"} and set(second) == {"GET /", "POST /echo"}
+        assert second["GET /"]["loops"] == first["GET /"]["loops"]
+        assert second["GET /"]["scaffold_loops"] == first["GET /"]["scaffold_loops"]
+        with pytest.raises(appcost.AppCostError, match="no case 'GET /nope'"):
+            child.measure(["GET /nope"], **QUICK)
+        assert child.measure(["POST /echo"], **QUICK)["cases"]["POST /echo"]["us_per_request"] >= 0
+
+
+def _stalling(tmp_path, action):
+    (tmp_path / "stalls.py").write_text(STALLS.replace("{action}", action))
+    return str(tmp_path)
+
+
+def test_a_child_that_dies_mid_answer_is_an_error_not_a_hang(tmp_path):
+    with app_alone.AppAlone("stalls:app", [_stalling(tmp_path, "os._exit(3)")],
+                            python=PYTHON) as child:
+        with pytest.raises(appcost.AppCostError, match="exit status 3"):
+            child.measure(**QUICK)
+
+
+def test_a_child_that_does_not_answer_in_time_is_killed(tmp_path):
+    with app_alone.AppAlone("stalls:app", [_stalling(tmp_path, "time.sleep(3600)")],
+                            python=PYTHON, timeout=1) as child:
+        with pytest.raises(appcost.AppCostError, match="not done within 1 s"):
+            child.measure(**QUICK)
+        assert child._proc.poll() is not None
+
+
+def test_an_app_that_failed_is_not_started_again(tmp_path):
+    apps = {"bad": {"spec": "no_such_module:app", "paths": [APPS]},
+            "good": {"spec": "wsgi_app:application", "paths": [APPS]}}
+    children = app_alone.Children(apps, PYTHON, None)
+    try:
+        for _ in range(2):
+            with pytest.raises(appcost.AppCostError, match="cannot import 'no_such_module'"):
+                children.measure("bad", **QUICK)
+        assert "bad" not in children._up
+        assert children.measure("good", ["GET /"], **QUICK)["cases"]["GET /"]["loops"] >= 1
+    finally:
+        children.close()
+    assert not children._up
 
 
 def command_of(variant):

@@ -3,7 +3,7 @@ real CLI on the real cpp-beast, with tiny steps, into temporary directories."""
 
 import pytest
 
-from harness import latency, results
+from harness import latency, report_latency, results
 from harness.tests.helpers import run_cli
 from harness.tests.test_e2e import _built
 
@@ -54,6 +54,13 @@ def test_keepalive_then_the_ladder_on_cpp_beast(tmp_path):
     assert "## Open-loop latency: the highest offered rate with p99 under 1 ms and 10 ms" in table
     assert "## Open-loop latency ladder: every step" in table
     plots = tmp_path / "plots" / run_dir.name
-    for name in ("latency_vs_load", "latency_spectrum"):
+    charts = ["latency_vs_load"]
+    # the spectrum is drawn at the common sustained rate; a loaded machine can make even the
+    # lowest 0.3 s step miss 1% of its requests, and then there is none
+    if report_latency.common_rate(run) is not None:
+        charts.append("latency_spectrum")
+    else:
+        assert report_latency.left_out(run) == ["cpp-beast"]
+    for name in charts:
         for ext in ("png", "svg"):
             assert (plots / f"{name}.{ext}").stat().st_size > 1000
