@@ -10,6 +10,11 @@ from harness.report import CLIENT_BOUND_MARK, Table, _range
 from harness.stats import CaseResult, by_case, fmt_count, fmt_num
 
 THRESHOLDS_MS = (1.0, 10.0)
+# hb-loadgen's sender lag leaves out waiting for the server, so a p99 this large means the
+# generator itself was held up (a stalled or stolen virtual CPU): the step's tail is the
+# machine's as much as the server's
+LATE_SENDER_US = 1000.0
+LATE_MARK = "ˡ"
 
 
 def ladders(run: dict) -> dict[str, list[tuple[int, CaseResult]]]:
@@ -60,6 +65,12 @@ def highest_under(points: list[tuple[int, CaseResult]], limit_ms: float) -> int 
     return max(good) if good else None
 
 
+def sender_late(cr: CaseResult) -> bool:
+    """In some round of the step the generator sent its p99 request ≥ LATE_SENDER_US late."""
+    return any(((r.get("loadgen") or {}).get("sender_lag_us") or {}).get("p99", 0) >= LATE_SENDER_US
+               for r in cr.valid_runs)
+
+
 def _ms(cr: CaseResult, *path) -> str:
     return _range(cr.summary(*path), fmt_num)
 
@@ -89,7 +100,8 @@ def common_table(run: dict) -> list[Table]:
             continue
         cr = dict(points)[rate]
         rows.append([name, app_split.app_of(run, name), _ms(cr, "latency_ms", "p50"),
-                     _ms(cr, "latency_ms", "p99"), _ms(cr, "latency_ms", "p99.9"),
+                     _ms(cr, "latency_ms", "p99") + (LATE_MARK if sender_late(cr) else ""),
+                     _ms(cr, "latency_ms", "p99.9"),
                      _ms(cr, "loadgen", "uncorrected_ms", "p99")
                      + (CLIENT_BOUND_MARK if cr.client_bound else "")])
     s = run["settings"]
@@ -103,7 +115,10 @@ def common_table(run: dict) -> list[Table]:
                   "last column from when it was actually sent, what a closed-loop client "
                   f"reports. Median (min–max) over the rounds that climbed the ladder. "
                   f"{CLIENT_BOUND_MARK}: the generator used ≥ "
-                  f"{s.get('client_bound_at', 0.9):.0%} of its CPU."
+                  f"{s.get('client_bound_at', 0.9):.0%} of its CPU. {LATE_MARK}: the generator "
+                  f"itself sent late (sender lag p99 ≥ {fmt_num(LATE_SENDER_US / 1000)} ms, "
+                  "not counting waits for the server): the machine held it up, so that p99 "
+                  "is the machine's as much as the server's."
                   + (" Left out, since they did not sustain even the lowest step "
                      f"({rate_label(min(r for pts in steps.values() for r, _ in pts))}): "
                      + ", ".join(out) + "." if out else ""),
@@ -137,6 +152,8 @@ def _step_note(cr: CaseResult) -> str:
         notes.append("saturated")
     if cr.client_bound:
         notes.append("client-bound")
+    if sender_late(cr):
+        notes.append("generator late")
     if len(cr.valid_runs) < len(cr.runs):
         notes.append(f"{len(cr.runs) - len(cr.valid_runs)} invalid")
     return ", ".join(notes) or "sustained"
@@ -159,8 +176,9 @@ def ladder_table(run: dict) -> list[Table]:
                   "Each variant climbs the same offered rates from the lowest and stops after "
                   "the first saturated or invalid step, or the first above 1.5x its keep-alive "
                   "req/s. Achieved: answers in the measured window per second. Sender lag: how "
-                  "late the generator itself sent (µs); when it is large the generator, not "
-                  "the server, delayed the requests.",
+                  "late the generator itself sent (µs), not counting waits for the server; when "
+                  f"its p99 reaches {fmt_num(LATE_SENDER_US / 1000)} ms the step is marked "
+                  "generator late: the machine, not the server, delayed those requests.",
                   ["Name", "Offered", "Achieved req/s", "p50", "p99", "p99.9",
                    "p99 from the send", "Sender lag p99 (µs)", "Step"], rows)] if rows else []
 

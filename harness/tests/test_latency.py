@@ -11,7 +11,7 @@ from harness.scenarios import Case, cases_for
 from harness.stats import by_case
 from harness.tests.helpers import client_run, make_stored_run, run_cli
 from harness.tests.latency_runs import SAMPLE, add_ladders, loadgen_json, settings, step
-from harness.tests.stored_runs import REFERENCE
+from harness.tests.stored_runs import REFERENCE, edit_run
 
 # ---------------------------------------------------------------- reading hb-loadgen
 
@@ -183,6 +183,28 @@ def test_a_variant_that_cannot_sustain_the_lowest_step_is_named_not_allowed_to_e
     (t,) = [t for t in report.tables(run) if t.title.startswith("Open-loop latency at")]
     assert [r[0] for r in t.rows] == ["a"]
     assert "did not sustain even the lowest step (1k/s): b." in t.note
+
+
+def test_a_step_where_the_generator_itself_sent_late_is_marked(tmp_path):
+    run_dir = make_stored_run(tmp_path / "results", {"a": 1.0}, rounds=1)
+    add_ladders(run_dir, {"a": [(1000, 0.3, False), (2000, 0.4, False)],
+                          "b": [(1000, 0.3, False), (2000, 0.5, False)]})
+
+    def stall(d):  # b's 2k/s step: the generator was held up for milliseconds
+        for m in d["measurements"]:
+            if (m["variant"], m["case"]) == ("b", "2k/s"):
+                m["loadgen"]["sender_lag_us"]["p99"] = 2500.0
+    edit_run(run_dir, stall)
+    run = results.load_run(run_dir)
+    tables = {t.title: t for t in report.tables(run)}
+    (common,) = [t for title, t in tables.items() if title.startswith("Open-loop latency at 2k")]
+    marks = {r[0]: r[3].endswith(report_latency.LATE_MARK) for r in common.rows}
+    assert marks == {"a": False, "b": True}
+    assert "the generator itself sent late" in common.note
+    ladder = tables["Open-loop latency ladder: every step (hb-loadgen, ms)"]
+    notes = {(r[0], r[1]): r[-1] for r in ladder.rows}
+    assert notes[("b", "2k/s")] == "generator late"
+    assert notes[("b", "1k/s")] == notes[("a", "2k/s")] == "sustained"
 
 
 def test_no_common_rate_is_said_not_guessed(tmp_path):
