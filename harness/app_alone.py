@@ -93,7 +93,12 @@ class AppAlone:
                     raise AppCostError(self._death(doing))
                 self._buffer += chunk
         line, self._buffer = self._buffer.split("\n", 1)
-        return json.loads(line)  # type: ignore[no-any-return]
+        try:
+            return json.loads(line)  # type: ignore[no-any-return]
+        except ValueError:
+            self.close()
+            raise AppCostError(f"{self.spec}: while {doing}, the child answered {line[:80]!r}, "
+                               "not JSON") from None
 
     def _death(self, doing: str) -> str:
         code = self._proc.wait()

@@ -295,10 +295,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="load the app once, then answer timing requests: one JSON line "
                              "each way on stdin/stdout (what harness/app_alone.py drives)")
     args = parser.parse_args(argv)
+    answers = sys.stdout
+    if args.serve or args.json:
+        sys.stdout = sys.stderr  # what the app prints must not end up in the answers
     try:
         app = load(args.app, args.path)
         if args.serve:
-            serve(app, sys.stdin, sys.stdout)
+            serve(app, sys.stdin, answers)
             return 0
         cases = measure_here(app, runs=args.runs, warmups=args.warmups, min_time=args.min_time)
     except AppCostError as e:
@@ -307,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"spec": args.app, "python": sys.version.split()[0], "paths": args.path,
                           "settings": {"runs": args.runs, "warmups": args.warmups, "min_time": args.min_time},
-                          "cases": cases}))
+                          "cases": cases}), file=answers)
     else:
         for name, r in cases.items():
             print(f"{args.app} {name}: {r['us_per_request']:.2f} us/request "

@@ -127,6 +127,18 @@ def test_a_child_that_does_not_answer_in_time_is_killed(tmp_path):
         assert child._proc.poll() is not None
 
 
+def test_what_an_app_prints_does_not_garble_the_answers(tmp_path):
+    (tmp_path / "chatty.py").write_text(
+        "print('importing chatty')\n"
+        "def app(environ, start_response):\n"
+        "    print('a request')\n"
+        "    start_response('200 OK', [])\n"
+        "    return [environ['wsgi.input'].read() if environ['PATH_INFO'] == '/echo'"
+        " else b'Hello, world.\\n']\n")
+    result = app_alone.measure("chatty:app", [str(tmp_path)], python=PYTHON, **QUICK)
+    assert result["cases"]["GET /"]["loops"] >= 1
+
+
 def test_an_app_that_failed_is_not_started_again(tmp_path):
     apps = {"bad": {"spec": "no_such_module:app", "paths": [APPS]},
             "good": {"spec": "wsgi_app:application", "paths": [APPS]}}
