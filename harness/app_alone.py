@@ -104,7 +104,10 @@ class AppAlone:
         code = self._proc.wait()
         self._stderr.seek(0)
         lines = self._stderr.read().strip().splitlines()
-        return lines[-1] if lines else f"{self.spec}: exit status {code} while {doing}"
+        if code == 1 and lines and lines[-1].startswith("appcost: "):
+            return lines[-1]  # the child's own message: what is missing or wrong
+        return (f"{self.spec}: exit status {code} while {doing}"
+                + (f"; its stderr ends with {lines[-1][:200]!r}" if lines else ""))
 
     def close(self) -> None:
         """End the child: EOF on its stdin, then a kill if it does not go within 2 s."""

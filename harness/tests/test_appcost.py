@@ -113,9 +113,11 @@ def _stalling(tmp_path, action):
 
 
 def test_a_child_that_dies_mid_answer_is_an_error_not_a_hang(tmp_path):
-    with app_alone.AppAlone("stalls:app", [_stalling(tmp_path, "os._exit(3)")],
-                            python=PYTHON) as child:
-        with pytest.raises(appcost.AppCostError, match="exit status 3"):
+    action = "print('about to go', file=__import__('sys').stderr); os._exit(3)"
+    with app_alone.AppAlone("stalls:app", [_stalling(tmp_path, action)], python=PYTHON) as child:
+        with pytest.raises(appcost.AppCostError,
+                           match="exit status 3 while timing GET /, POST /echo; "
+                                 "its stderr ends with 'about to go'"):
             child.measure(**QUICK)
 
 
