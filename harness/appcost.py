@@ -28,7 +28,6 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -206,22 +205,29 @@ def serve(app: Callable[..., Any], requests: IO[str], answers: IO[str]) -> None:
     for case in CASES:
         check(app, case)
     print(json.dumps({"ready": True, "python": sys.version.split()[0]}), file=answers, flush=True)
-    loops: dict[str, tuple[int, int]] = {}
+    # calls per run, calibrated once per case and run length: a shorter min_time must not
+    # reuse counts calibrated for a longer one
+    loops: dict[tuple[str, float], tuple[int, int]] = {}
     for line in requests:
         try:
             ask = json.loads(line)
             settings = {k: ask.get(k, DEFAULTS[k]) for k in DEFAULTS}
-            out = {}
-            for name in ask["cases"]:
-                if name not in by_name:
-                    raise ValueError(f"no case {name!r}; the cases are {', '.join(by_name)}")
-                out[name] = measure_case(app, by_name[name], loops=loops.get(name), **settings)
-                loops[name] = (out[name]["scaffold_loops"], out[name]["loops"])
-            answer: dict[str, Any] = {"cases": out}
+            _checked_settings(**settings)
+            unknown = [name for name in ask["cases"] if name not in by_name]
+            if unknown:
+                raise ValueError(f"no case {unknown[0]!r}; the cases are {', '.join(by_name)}")
         except (ValueError, KeyError, TypeError) as e:
-            answer = {"error": f"bad request {line.strip()[:80]!r}: {e}"}
-        except Exception as e:  # noqa: BLE001 - the app failed on a later call: say so, go on
-            answer = {"error": f"the app raised {type(e).__name__}: {e}"}
+            answer: dict[str, Any] = {"error": f"bad request {line.strip()[:80]!r}: {e}"}
+        else:
+            try:
+                out = {}
+                for name in ask["cases"]:
+                    key = (name, settings["min_time"])
+                    out[name] = measure_case(app, by_name[name], loops=loops.get(key), **settings)
+                    loops[key] = (out[name]["scaffold_loops"], out[name]["loops"])
+                answer = {"cases": out}
+            except Exception as e:  # noqa: BLE001 - the app failed on a later call: say so, go on
+                answer = {"error": f"the app raised {type(e).__name__}: {e}"}
         print(json.dumps(answer), file=answers, flush=True)
 
 

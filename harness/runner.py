@@ -118,7 +118,6 @@ class Runner:
         self.out = out
         self.remaining: dict[str, int] = {}
         self.apps: dict[str, dict] = {}  # the WSGI apps to time alone (app_split.targets)
-        self.alone = app_alone.Children({}, ctx.python, settings.server_cpus)
         # the (scenario, case) an app-alone pair brackets: the split table's columns
         self.bracketed = {(c.scenario, c.case) for c in _first_per_scenario(cases_for(settings))}
         self.progress = Progress(0, out)
@@ -164,7 +163,7 @@ class Runner:
         for key, entry in self.apps.items():
             for name in entry["variants"]:
                 store.update_variant(name, app_cost_key=key)
-        self.alone.apps = self.apps
+        self.alone = app_alone.Children(self.apps, self.ctx.python, s.server_cpus)
         self.progress.total = sum(self.remaining.values()) + s.repeats * len(self.apps)
         say(f"run {store.dir.name}: {len(runnable)} variant(s) to measure "
             f"({', '.join(v.name for v in runnable) or 'none'}), {s.repeats} round(s), "

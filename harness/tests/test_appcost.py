@@ -1,6 +1,8 @@
 """harness.appcost and app_alone: a WSGI app timed alone, in-process, in a child interpreter
 that stays up between answers; the apps named by variant commands."""
 
+import io
+import json
 import shlex
 import tomllib
 
@@ -105,6 +107,42 @@ def test_the_child_stays_up_and_calibrates_once():
         with pytest.raises(appcost.AppCostError, match="no case 'GET /nope'"):
             child.measure(["GET /nope"], **QUICK)
         assert child.measure(["POST /echo"], **QUICK)["cases"]["POST /echo"]["us_per_request"] >= 0
+
+
+def _serve(app, *asks):
+    answers = io.StringIO()
+    appcost.serve(app, io.StringIO("".join(json.dumps(a) + "\n" for a in asks)), answers)
+    return [json.loads(line) for line in answers.getvalue().splitlines()]
+
+
+def test_serve_calibrates_once_per_case_and_run_length(monkeypatch):
+    calibrated = []
+    real = appcost._calibrate
+
+    def counting(app, base, body, min_time):
+        calibrated.append(min_time)
+        return real(app, base, body, min_time)
+
+    monkeypatch.setattr(appcost, "_calibrate", counting)
+    short = {"cases": ["GET /"], "runs": 1, "warmups": 0, "min_time": 0.002}
+    ready, *answers = _serve(hello, short, short, {**short, "min_time": 0.004})
+    assert ready["ready"] and all("cases" in a for a in answers)
+    # scaffold and app, once for 2 ms (the second request reuses them), once more for 4 ms
+    assert calibrated == [0.002, 0.002, 0.004, 0.004]
+
+
+def test_serve_tells_a_bad_request_from_an_app_that_fails():
+    calls = []
+
+    def fails_late(environ, start_response):
+        calls.append(1)
+        if len(calls) > 2:  # the checks pass
+            raise ValueError("late")
+        return hello(environ, start_response)
+
+    _, bad, failed = _serve(fails_late, {"cases": ["GET /nope"]}, {"cases": ["GET /"], **QUICK})
+    assert bad["error"].startswith("bad request") and "no case 'GET /nope'" in bad["error"]
+    assert failed == {"error": "the app raised ValueError: late"}
 
 
 def _stalling(tmp_path, action):
