@@ -69,8 +69,9 @@ def harness(*args) -> subprocess.Popen:
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def children(parent: int, program: bytes) -> list[int]:
-    """Live processes started by `parent` whose command line has the word `program`."""
+def children(parent: int, program: bytes, with_arg: bytes = b"") -> list[int]:
+    """Live processes started by `parent` whose command line has the word `program` (and an
+    argument starting with `with_arg`)."""
     found = []
     for entry in os.listdir("/proc"):
         fields = procstat._stat_fields(int(entry)) if entry.isdigit() else None
@@ -80,7 +81,8 @@ def children(parent: int, program: bytes) -> list[int]:
             argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(arg == program or arg.endswith(b"/" + program) for arg in argv):
+        if (any(arg == program or arg.endswith(b"/" + program) for arg in argv)
+                and any(arg.startswith(with_arg) for arg in argv)):
             found.append(int(entry))
     return found
 
@@ -128,7 +130,8 @@ def test_a_signal_during_a_load_run_leaves_no_server(tmp_path):
     proc = harness("run", "--servers-dir", tmp_path / "servers", "--results-dir", tmp_path / "r",
                    "--scenarios", "keepalive", "--duration", "30", "--no-pin")
     try:
-        wait_for(lambda: children(proc.pid, b"wrk"), "load generator")
+        # the wrk that loads the server, not the `wrk -v` the run starts with for its version
+        wait_for(lambda: children(proc.pid, b"wrk", b"http://"), "load generator")
         servers = children(proc.pid, b"hello_server.py")
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
