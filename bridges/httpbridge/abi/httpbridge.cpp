@@ -230,4 +230,9 @@ int hb_response_flush(hb_response res)
     return with_response(res, [](hb::Response &r) { return r.flush(); });
 }
 
+int hb_response_wait(hb_response res)
+{
+    return with_response(res, [](hb::Response &r) { return r.wait(); });
+}
+
 } // extern "C"

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -344,6 +345,49 @@ int Connection::flush(Response &res)
         return HB_E_IO;
     }
     return HB_OK;
+}
+
+// The one place a handler blocks on its client (hb_response_wait). The wait
+// is sliced so that a stop, which this thread's event loop cannot see while
+// the handler runs, is noticed within kStopPollMs; from then the client gets
+// drain_timeout_ms, as the sweeper gives any connection still busy at a stop.
+int Connection::wait_for_room()
+{
+    constexpr std::int64_t kStopPollMs = 50;
+    if (phase_ == Phase::closed)
+        return HB_E_IO;
+    const hb_options &options = worker_.options;
+    std::int64_t stalled_at = coarse_now_ms() + options.read_timeout_ms;
+    std::int64_t stop_at = -1;
+    for (;;) {
+        std::size_t before = pending();
+        if (!send_pending()) {
+            keep_alive_ = false;
+            close();
+            return HB_E_IO;
+        }
+        if (pending() <= kOutHighWater)
+            return HB_OK;
+        std::int64_t now = coarse_now_ms();
+        if (pending() < before) // progress: the timeout starts again, as in wait_writable
+            stalled_at = now + options.read_timeout_ms;
+        if (stop_at < 0 && worker_.stop_requested != nullptr && worker_.stop_requested->load())
+            stop_at = now + options.drain_timeout_ms;
+        std::int64_t give_up = stop_at < 0 ? stalled_at : std::min(stalled_at, stop_at);
+        if (now >= give_up) {
+            keep_alive_ = false;
+            close();
+            return HB_E_TIMEOUT;
+        }
+        pollfd p{socket_.native_handle(), POLLOUT, 0};
+        int rc = ::poll(&p, 1, static_cast<int>(std::min(give_up - now, kStopPollMs)));
+        if (rc < 0 && errno != EINTR) {
+            keep_alive_ = false;
+            close();
+            return HB_E_IO;
+        }
+        // Ready, hung up or in error: the next send_pending says which.
+    }
 }
 
 bool Connection::send_pending()

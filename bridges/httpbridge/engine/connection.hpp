@@ -33,6 +33,7 @@ public:
     void expire();                       // deadline passed or drain over: close now
     void drain();                        // server stopping: finish the request under way, then close
     int flush(Response &res);            // Response::flush, from inside a handler
+    int wait_for_room();                 // Response::wait, from inside a handler: blocks
     std::size_t buffer_capacity() const; // bytes its buffers hold, for the engine's accounting
     std::size_t release_idle_memory();   // when idle between requests, shrink big buffers: bytes freed
 

@@ -53,6 +53,7 @@ public:
         return HB_OK;
     }
     int flush(); // send what is written so far; the rest goes chunked, or identity with a declared length
+    int wait();  // hb_response_wait: block until a flush would send again
 
     int status() const { return status_; }
 

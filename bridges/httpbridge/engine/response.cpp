@@ -113,4 +113,11 @@ int Response::flush()
     return conn_->flush(*this);
 }
 
+int Response::wait()
+{
+    if (conn_ == nullptr)
+        return HB_E_STATE;
+    return conn_->wait_for_room();
+}
+
 } // namespace hb

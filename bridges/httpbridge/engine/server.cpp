@@ -52,6 +52,7 @@ struct Server::Impl {
         for (unsigned i = 0; i < options.io_threads; ++i) {
             workers.push_back(std::make_unique<Worker>(options, router));
             workers.back()->limit = &limit;
+            workers.back()->stop_requested = &stop_requested;
         }
         limit.on_room = [this] {
             asio::post(accept_ctx(), [this] {

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <ctime>
 #include <optional>
@@ -40,6 +41,9 @@ public:
     const hb_options &options;
     const detail::Router<Route> &router;
     ConnectionLimit *limit = nullptr; // the server's, shared by every worker
+    // The server's stop flag: a handler blocked in hb_response_wait reads it,
+    // since begin_drain cannot run on this thread until the handler returns.
+    const std::atomic<bool> *stop_requested = nullptr;
     bool draining = false;
 
     void run();         // on the worker's thread: arm the sweeper, run ctx

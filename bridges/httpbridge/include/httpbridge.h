@@ -52,7 +52,7 @@ enum {
     HB_E_THREAD = -8,    /* a response handle was used off its handler's thread */
     HB_E_SENT = -9,      /* status, headers or length changed after they were sent (flush) */
     HB_E_IO = -10,       /* the connection failed while flushing */
-    HB_E_TIMEOUT = -11,  /* hb_server_wait: still serving when the timeout ran out */
+    HB_E_TIMEOUT = -11,  /* hb_server_wait: still serving at the timeout; hb_response_wait: client stalled */
     HB_E_AGAIN = -12     /* flush: the client has not read what was sent before; nothing lost, see there */
 };
 
@@ -160,11 +160,23 @@ HB_API int hb_response_set_length(hb_response res, uint64_t length);
  * handler returns. If more than 256 KiB of earlier output still wait for a
  * slow client, it sends nothing new and returns HB_E_AGAIN: the bytes stay in
  * the response, sent by a later flush or when the handler returns (so a
- * handler may keep writing, or return). Interrupted system calls are
- * retried, never reported. HB_E_IO: the connection is gone. Once sent, a
- * response gets the read timeout per stretch without progress, not for its
- * whole length. */
+ * handler may keep writing, or return, or hb_response_wait and flush again).
+ * Interrupted system calls are retried, never reported. HB_E_IO: the
+ * connection is gone. Once sent, a response gets the read timeout per stretch
+ * without progress, not for its whole length. */
 HB_API int hb_response_flush(hb_response res);
+
+/* Block until the client has read enough of the output flushed before that
+ * hb_response_flush would send again (HB_OK at once when it would), for a
+ * handler that streams more than a slow client takes, such as a WSGI app's
+ * generator. This io thread serves nothing else meanwhile, as a WSGI server's
+ * thread does while its app writes. The read timeout runs per stretch without
+ * progress: a client that reads nothing for that long gets HB_E_TIMEOUT and
+ * the connection is closed. When the server is asked to stop, the wait ends
+ * within drain_timeout_ms the same way (the client still reading gets that
+ * much time, as every in-flight request does). HB_E_IO: the connection is
+ * gone. Call it from the handler's own thread, on its own handle. */
+HB_API int hb_response_wait(hb_response res);
 
 /* ---- handlers and the server ------------------------------------------- */
 

@@ -220,7 +220,7 @@ TEST(RequestViewHandle, KeptHandleIsStaleAfterTheHandlerReturns)
     TestServer server;
     std::atomic<hb_response> kept{0};
     std::atomic<int> stale_write{HB_OK}, stale_status{HB_OK}, stale_header{HB_OK}, stale_flush{HB_OK},
-        stale_length{HB_OK};
+        stale_length{HB_OK}, stale_wait{HB_OK};
     server.route("/keep", [&](hb_response res, const hb_request &) {
         kept = res;
         return hb_response_write(res, "first", 5);
@@ -232,6 +232,7 @@ TEST(RequestViewHandle, KeptHandleIsStaleAfterTheHandlerReturns)
         stale_header = hb_response_add_header(old, "X-Evil", 6, "1", 1);
         stale_flush = hb_response_flush(old);
         stale_length = hb_response_set_length(old, 1);
+        stale_wait = hb_response_wait(old);
         return hb_response_write(res, "second", 6);
     });
     server.start();
@@ -254,6 +255,8 @@ TEST(RequestViewHandle, KeptHandleIsStaleAfterTheHandlerReturns)
     EXPECT_TRUE(rc == HB_E_THREAD || rc == HB_E_HANDLE) << hb_strerror(rc);
     rc = hb_response_set_length(old, 1);
     EXPECT_TRUE(rc == HB_E_THREAD || rc == HB_E_HANDLE) << hb_strerror(rc);
+    rc = hb_response_wait(old);
+    EXPECT_TRUE(rc == HB_E_THREAD || rc == HB_E_HANDLE) << hb_strerror(rc);
 
     // The next request, on the same connection and io thread, is unaffected.
     auto second = client.request(hbtest::get("/next"));
@@ -266,6 +269,7 @@ TEST(RequestViewHandle, KeptHandleIsStaleAfterTheHandlerReturns)
     EXPECT_EQ(stale_header.load(), HB_E_HANDLE);
     EXPECT_EQ(stale_flush.load(), HB_E_HANDLE);
     EXPECT_EQ(stale_length.load(), HB_E_HANDLE);
+    EXPECT_EQ(stale_wait.load(), HB_E_HANDLE);
     EXPECT_EQ(second->header("Content-Length"), "6"); // not the stale length
 
     // And so is a new client.
@@ -295,6 +299,7 @@ TEST(RequestViewHandle, LiveHandleUsedFromAnotherThreadIsAThreadError)
     EXPECT_EQ(hb_response_set_status(res, 503), HB_E_THREAD);
     EXPECT_EQ(hb_response_add_header(res, "X-Theirs", 8, "1", 1), HB_E_THREAD);
     EXPECT_EQ(hb_response_flush(res), HB_E_THREAD);
+    EXPECT_EQ(hb_response_wait(res), HB_E_THREAD);
     done.open();
     auto r = client.read_response();
     ASSERT_TRUE(r);
@@ -311,6 +316,7 @@ TEST(RequestViewHandle, ForgedHandlesAreRefusedOutsideAnyHandler)
         EXPECT_LT(hb_response_set_status(forged, 200), 0);
         EXPECT_LT(hb_response_add_header(forged, "A", 1, "b", 1), 0);
         EXPECT_LT(hb_response_flush(forged), 0);
+        EXPECT_LT(hb_response_wait(forged), 0);
     }
 }
 

@@ -57,7 +57,7 @@ DEFAULT_PORT = 8000
 _LIMITS = {
     "header_limit": ("header_limit", 1),  # bytes of request line + headers (431 beyond)
     "body_limit": ("body_limit", 1),  # bytes of request body (413 beyond)
-    "read_timeout": ("read_timeout_ms", 1000),  # seconds to receive one request
+    "read_timeout": ("read_timeout_ms", 1000),  # seconds to receive a request; a reader's stall
     "idle_timeout": ("idle_timeout_ms", 1000),  # seconds a keep-alive connection may idle
     "drain_timeout": ("drain_timeout_ms", 1000),  # seconds stop() waits for requests in flight
 }

@@ -233,6 +233,10 @@ PyObject *raise_hb(int rc)
     case HB_E_IO:
         PyErr_SetString(PyExc_ConnectionError, "the connection failed while flushing");
         return nullptr;
+    case HB_E_TIMEOUT:
+        PyErr_SetString(PyExc_TimeoutError,
+                        "the client read nothing for the read timeout (or the server stopped)");
+        return nullptr;
     case HB_E_AGAIN:
         PyErr_SetString(PyExc_BlockingIOError,
                         "the client has not read what was flushed before; the bytes are kept and sent later");
@@ -437,6 +441,20 @@ PyObject *writer_flush(PyObject *self, PyObject *)
     Py_RETURN_NONE;
 }
 
+PyObject *writer_wait(PyObject *self, PyObject *)
+{
+    auto *w = reinterpret_cast<WriterObject *>(self);
+    if (usable(w) == nullptr)
+        return nullptr;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS // blocks until the client reads: let other threads run
+        rc = hb_response_wait(w->handle);
+    Py_END_ALLOW_THREADS
+    if (rc != HB_OK)
+        return raise_hb(rc);
+    Py_RETURN_NONE;
+}
+
 PyObject *writer_headers(PyObject *self, void *)
 {
     auto *w = reinterpret_cast<WriterObject *>(self);
@@ -491,7 +509,14 @@ PyMethodDef writer_methods[] = {
      "(or unchunked, framed by the length given to set_length()).\n"
      "Afterwards the status and headers can no longer change. Never waits for\n"
      "the client: BlockingIOError when it has not read earlier output yet (the\n"
-     "bytes are kept, sent by a later flush or when the handler returns)."},
+     "bytes are kept, sent by a later flush or when the handler returns, or\n"
+     "wait() and flush again)."},
+    {"wait", writer_wait, METH_NOARGS,
+     "wait($self, /)\n--\n\n"
+     "Block until the client has read enough that flush() sends again (at once\n"
+     "when it would). This io thread serves nothing else meanwhile. TimeoutError\n"
+     "when the client read nothing for the read timeout, or the server stopped\n"
+     "(the connection is closed); ConnectionError when the client is gone."},
     {"_header_items", writer_header_items, METH_NOARGS,
      "_header_items($self, /)\n--\n\nThe headers set so far, in order."},
     {nullptr, nullptr, 0, nullptr},

@@ -313,6 +313,20 @@ PyType_Spec responder_spec = {
     responder_slots,
 };
 
+// A client more than the engine's buffer behind (HB_E_AGAIN) is waited for,
+// as a blocking socket write would be: the app's next block is not asked for
+// until this one is taken. Called without the GIL.
+int flush_waiting(hb_response res)
+{
+    int rc = hb_response_flush(res);
+    while (rc == HB_E_AGAIN) {
+        rc = hb_response_wait(res);
+        if (rc == HB_OK)
+            rc = hb_response_flush(res);
+    }
+    return rc;
+}
+
 bool flush(WsgiResponse &r)
 {
     int rc = send_headers(*r.ctx, r.res);
@@ -321,12 +335,14 @@ bool flush(WsgiResponse &r)
         rc = hb_response_set_length(r.res, static_cast<std::uint64_t>(r.declared));
     if (rc == HB_OK) {
         Py_BEGIN_ALLOW_THREADS // the client may be slow to read: let other threads run
-            rc = hb_response_flush(r.res);
+            rc = flush_waiting(r.res);
         Py_END_ALLOW_THREADS
     }
     if (rc != HB_OK) {
         r.broken = true;
-        PyErr_SetString(PyExc_ConnectionResetError, "the client closed the connection");
+        PyErr_SetString(PyExc_ConnectionResetError, rc == HB_E_TIMEOUT
+                                                        ? "the client read nothing for the read timeout"
+                                                        : "the client closed the connection");
         return false;
     }
     r.flushed = true;

@@ -26,7 +26,7 @@ def test_all_names_the_public_api_and_each_is_documented() -> None:
     for name in ["Headers", "Request", "ResponseHeaders", "ResponseWriter", "Server", "route", "run", "stop"]:
         assert inspect.getdoc(getattr(httpbridge, name)), name
     for member in ["write", "set_status", "set_header", "add_header", "del_header", "set_length", "flush",
-                   "headers"]:
+                   "wait", "headers"]:
         assert inspect.getdoc(getattr(ResponseWriter, member)), member
     for member in ["method", "path", "query", "url", "host", "headers", "body", "remote_addr"]:
         assert inspect.getdoc(getattr(Request, member)), member
@@ -373,6 +373,32 @@ def test_flush_sends_early_then_chunked(serve) -> None:  # type: ignore[no-untyp
     assert (r.status, r.body) == (200, b"first second")
     assert r.header("Transfer-Encoding") == "chunked" and r.header("Content-Type") == "text/plain"
     assert len(after) == 2 and all("flush" in text for text in after)
+
+
+def test_wait_lets_a_handler_stream_more_than_a_slow_client_takes(serve) -> None:  # type: ignore[no-untyped-def]
+    from wsgi_helpers import Client
+
+    block, blocks = 65536, 256  # 16 MiB: more than the kernel and the server buffer for one client
+    told_to_wait: list[int] = []
+
+    def handler(w: ResponseWriter, req: Request) -> None:
+        for i in range(blocks):
+            w.write(bytes([97 + i % 26]) * block)
+            while True:
+                try:
+                    w.flush()
+                    break
+                except BlockingIOError:  # the client is behind: wait for it, then flush again
+                    told_to_wait.append(i)
+                    w.wait()
+
+    server = serve([("/", handler)])
+    with Client(server.port, rcvbuf=16384, read_pause=0.0005) as c:
+        c.get("/")
+        r = c.response()
+    assert (r.framing, r.complete, len(r.body)) == ("chunked", True, block * blocks)
+    assert r.body == b"".join(bytes([97 + i % 26]) * block for i in range(blocks))
+    assert told_to_wait  # the slow client did fall behind: wait() was what got the rest through
 
 
 def test_set_length_streams_unchunked_and_holds_writes_to_it(serve) -> None:  # type: ignore[no-untyped-def]

@@ -455,6 +455,46 @@ def test_close_is_called_when_the_client_disconnects_mid_stream() -> None:
         assert request(server.port).body == b"fine"  # and the server goes on
 
 
+# A stream much longer than what the kernel and the engine buffer for one client (some MiB and
+# 256 KiB): a client that falls behind makes the app wait, as a blocking socket write would.
+LONG_BLOCK = 65536
+LONG_BLOCKS = 256  # 16 MiB
+
+
+def long_blocks() -> Iterator[bytes]:
+    for i in range(LONG_BLOCKS):
+        yield bytes([97 + i % 26]) * LONG_BLOCK
+
+
+def test_a_slow_reader_gets_a_long_stream_whole_and_in_order() -> None:
+    body = Closable(long_blocks())
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", TEXT)
+        return body if environ["PATH_INFO"] == "/stream" else [b"fine"]
+
+    with wsgi_server(validator(app)) as server, \
+            Client(server.port, rcvbuf=16384, read_pause=0.0005) as c:
+        r = answer(c, "/stream")
+        assert (r.framing, r.complete, len(r.body)) == ("chunked", True, LONG_BLOCK * LONG_BLOCKS)
+        assert r.body == b"".join(long_blocks())
+        assert body.was_closed()
+        assert answer(c, "/after").body == b"fine"  # the connection goes on
+
+
+def test_a_client_that_stops_reading_is_given_up_after_the_read_timeout() -> None:
+    body = Closable(long_blocks())
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", TEXT)
+        return body if environ["PATH_INFO"] == "/stream" else [b"fine"]
+
+    with wsgi_server(app, read_timeout=0.3) as server, Client(server.port) as c:
+        c.get("/stream")  # and never read
+        assert body.was_closed()
+        assert request(server.port).body == b"fine"  # the one io thread serves others again
+
+
 def test_a_kept_start_response_raises_after_its_request() -> None:
     kept: list[Any] = []
     errors: list[str] = []

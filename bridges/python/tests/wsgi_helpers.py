@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -47,10 +48,18 @@ class RawResponse:
 
 
 class Client:
-    """One connection; send raw bytes, read responses one at a time."""
+    """One connection; send raw bytes, read responses one at a time.
 
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    A slow reader: ``rcvbuf`` shrinks the socket's receive buffer (set before connecting, so
+    the window is small from the start) and ``read_pause`` seconds pass before each recv."""
+
+    def __init__(self, port: int, rcvbuf: int | None = None, read_pause: float = 0.0) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect(("127.0.0.1", port))
+        self.read_pause = read_pause
         self.buf = b""
 
     def __enter__(self) -> Client:
@@ -66,6 +75,8 @@ class Client:
         self.send(f"{method} {path} {version}\r\nHost: t\r\n{headers}\r\n".encode("latin-1"))
 
     def _fill(self) -> None:
+        if self.read_pause:
+            time.sleep(self.read_pause)  # a slow client, not a wait for readiness
         data = self.sock.recv(65536)
         if not data:
             raise Closed
