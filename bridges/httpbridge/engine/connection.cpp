@@ -137,6 +137,7 @@ void Connection::on_read(error_code ec, std::size_t n)
 
 void Connection::process()
 {
+    handler_time_ = {};
     while (phase_ == Phase::reading && !close_after_write_ && in_.size() != 0 && pending() < kOutHighWater) {
         if (!parser_) {
             parser_.emplace(store_, worker_.options.header_limit, worker_.options.body_limit);
@@ -177,12 +178,19 @@ void Connection::process()
         if (used == 0)
             break; // the parser wants more than is buffered: never spin on it
     }
-    if (!out_.empty())
+    // Slow handlers' answers are held for the end of the round (Worker::hold).
+    constexpr auto kSlowHandler = std::chrono::microseconds(10);
+    if (!out_.empty() && handler_time_ >= kSlowHandler) {
+        phase_ = Phase::writing;
+        worker_.hold(shared_from_this());
+    } else if (!out_.empty()) {
         write();
-    else if (close_after_write_)
+    } else if (close_after_write_) {
         end();
-    else if (phase_ == Phase::reading)
+    } else if (phase_ == Phase::reading) {
         read();
+    }
+    worker_.send_overdue();
 }
 
 void Connection::dispatch()
@@ -196,6 +204,7 @@ void Connection::dispatch()
     response_.conn_ = this;
 
     int rc = 0;
+    auto started = std::chrono::steady_clock::now();
     const Route *route = worker_.router.match({view_.path.data, view_.path.len});
     if (route == nullptr) {
         response_.status_ = 404;
@@ -212,6 +221,7 @@ void Connection::dispatch()
             rc = -1;
         }
     }
+    handler_time_ += std::chrono::steady_clock::now() - started;
     finish_response(rc);
     response_.conn_ = nullptr;
     if (!keep_alive_)
@@ -491,6 +501,12 @@ void Connection::write()
     phase_ = Phase::writing;
     set_deadline(worker_.options.read_timeout_ms); // a client that stops reading
     wait_writable();
+}
+
+void Connection::send_held()
+{
+    if (phase_ != Phase::closed)
+        write();
 }
 
 // The write timeout runs from the last byte the client took, not from the

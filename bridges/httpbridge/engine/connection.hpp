@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -30,6 +31,7 @@ public:
     ~Connection();
 
     void start();
+    void send_held();                    // the answers Worker::hold() kept are due
     void expire();                       // deadline passed or drain over: close now
     void drain();                        // server stopping: finish the request under way, then close
     int flush(Response &res);            // Response::flush, from inside a handler
@@ -82,6 +84,7 @@ private:
     bool keep_alive_ = true;       // of the request being answered
     bool head_ = false;            // ... which is a HEAD
     bool close_delimited_ = false; // flushed HTTP/1.0 response: the body ends at close
+    std::chrono::steady_clock::duration handler_time_{}; // of the requests of one process()
 };
 
 } // namespace hb

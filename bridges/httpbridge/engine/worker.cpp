@@ -2,6 +2,7 @@
 
 #include "connection.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
@@ -89,6 +90,45 @@ void Worker::begin_drain()
     }
     if (head_ == nullptr)
         sweeper_.cancel(); // nothing left: let ctx.run() return now
+}
+
+// A client that waited on a slow handler has gone to sleep, and waking it is
+// the dearest part of a send: on this project's VMs an inter-processor
+// interrupt, which cost 14 us of server CPU per Flask answer (69 -> 55 us per
+// request, wrk -c10). So a slow handler's answers wait until the connections
+// that were ready with it have been served (a post queues behind their
+// completions), and go out together: one wake-up serves the round. A fast
+// handler's client is still awake: its answer goes at once. No answer waits
+// longer than kHoldAtMost plus the handlers of one more connection.
+void Worker::hold(std::shared_ptr<Connection> c)
+{
+    if (held_.empty())
+        held_since_ = std::chrono::steady_clock::now();
+    held_.push_back(std::move(c));
+    if (!send_posted_) {
+        send_posted_ = true;
+        boost::asio::post(ctx, [this] {
+            send_posted_ = false;
+            send_held();
+        });
+    }
+}
+
+void Worker::send_held_if_overdue()
+{
+    constexpr auto kHoldAtMost = std::chrono::milliseconds(1);
+    if (std::chrono::steady_clock::now() - held_since_ >= kHoldAtMost)
+        send_held();
+}
+
+// Not from inside a handler: a write may go on to serve what its connection
+// has read since, handlers included.
+void Worker::send_held()
+{
+    std::vector<std::shared_ptr<Connection>> due;
+    due.swap(held_);
+    for (auto &c : due)
+        c->send_held();
 }
 
 void Worker::arm_sweeper()

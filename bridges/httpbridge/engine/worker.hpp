@@ -12,9 +12,12 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <optional>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -47,6 +50,16 @@ public:
     bool draining = false;
 
     void run();         // on the worker's thread: arm the sweeper, run ctx
+
+    // A slow handler's answers, held until the connections ready with it were
+    // served, then sent together (see worker.cpp); Connection::process ends
+    // with send_overdue(), which sends them once they have waited too long.
+    void hold(std::shared_ptr<Connection> c);
+    void send_overdue()
+    {
+        if (!held_.empty())
+            send_held_if_overdue();
+    }
     void begin_drain(); // on the worker's thread
 
     // Connections link themselves in and out, so the sweeper can find them.
@@ -59,6 +72,8 @@ public:
     std::string_view status_and_date(int status);
 
 private:
+    void send_held();
+    void send_held_if_overdue();
     void arm_sweeper();
     void sweep();
 
@@ -67,6 +82,9 @@ private:
     std::int64_t sweep_period_ms_;
     std::int64_t drain_deadline_ms_ = 0;
     Connection *head_ = nullptr;
+    std::vector<std::shared_ptr<Connection>> held_; // in the order they were answered
+    std::chrono::steady_clock::time_point held_since_;
+    bool send_posted_ = false;
     std::time_t date_second_ = 0;
     std::string date_;     // "Sun, 06 Nov 1994 08:49:37 GMT"
     std::string ok_start_; // status_and_date(200)

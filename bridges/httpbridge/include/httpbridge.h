@@ -182,7 +182,12 @@ HB_API int hb_response_wait(hb_response res);
 
 /* Called on an io thread for each request routed to it. Return 0 on success;
  * any other value means failure: the client gets a 500 if nothing was sent
- * yet, else the connection is closed. req and res die when it returns. */
+ * yet, else the connection is closed. req and res die when it returns.
+ * The answer is sent when it returns, but that of a slow handler (10 us or
+ * more) waits until the other connections ready on its io thread have been
+ * served, at most 1 ms more plus one connection's handlers, so that their
+ * answers leave together: waking a client that has gone idle is the dearest
+ * part of a send. */
 typedef int (*hb_handler)(hb_response res, const hb_request *req, void *user_data);
 
 /* Called once on each io thread as it starts and as it ends (e.g. to keep one
