@@ -2,6 +2,7 @@
 
 #include "worker.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
@@ -369,6 +370,7 @@ int Connection::wait_for_room()
     const hb_options &options = worker_.options;
     std::int64_t stalled_at = coarse_now_ms() + options.read_timeout_ms;
     std::int64_t stop_at = -1;
+    bool blocked = false;
     for (;;) {
         std::size_t before = pending();
         if (!send_pending()) {
@@ -388,6 +390,10 @@ int Connection::wait_for_room()
             keep_alive_ = false;
             close();
             return HB_E_TIMEOUT;
+        }
+        if (!blocked) { // the other connections' held answers must not wait for this one
+            worker_.send_held_before_blocking();
+            blocked = true;
         }
         pollfd p{socket_.native_handle(), POLLOUT, 0};
         int rc = ::poll(&p, 1, static_cast<int>(std::min(give_up - now, kStopPollMs)));
@@ -507,6 +513,19 @@ void Connection::send_held()
 {
     if (phase_ != Phase::closed)
         write();
+}
+
+// Only the bytes now: write() may go on to this connection's next requests,
+// and no handler may run inside another one. The rest is posted.
+void Connection::send_held_from_handler()
+{
+    if (phase_ == Phase::closed)
+        return;
+    if (!send_pending()) {
+        close();
+        return;
+    }
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->send_held(); });
 }
 
 // The write timeout runs from the last byte the client took, not from the

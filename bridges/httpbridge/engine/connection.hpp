@@ -32,6 +32,7 @@ public:
 
     void start();
     void send_held();                    // the answers Worker::hold() kept are due
+    void send_held_from_handler();       // the same, while another connection's handler runs
     void expire();                       // deadline passed or drain over: close now
     void drain();                        // server stopping: finish the request under way, then close
     int flush(Response &res);            // Response::flush, from inside a handler
@@ -84,7 +85,9 @@ private:
     bool keep_alive_ = true;       // of the request being answered
     bool head_ = false;            // ... which is a HEAD
     bool close_delimited_ = false; // flushed HTTP/1.0 response: the body ends at close
-    std::chrono::steady_clock::duration handler_time_{}; // of the requests of one process()
+
+    // What the handlers of one process() took: slow ones' answers are held.
+    std::chrono::steady_clock::duration handler_time_{};
 };
 
 } // namespace hb

@@ -131,6 +131,14 @@ void Worker::send_held()
         c->send_held();
 }
 
+void Worker::send_held_before_blocking()
+{
+    std::vector<std::shared_ptr<Connection>> due;
+    due.swap(held_);
+    for (auto &c : due)
+        c->send_held_from_handler();
+}
+
 void Worker::arm_sweeper()
 {
     sweeper_.expires_after(std::chrono::milliseconds(sweep_period_ms_));

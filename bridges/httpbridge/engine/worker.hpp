@@ -49,7 +49,7 @@ public:
     const std::atomic<bool> *stop_requested = nullptr;
     bool draining = false;
 
-    void run();         // on the worker's thread: arm the sweeper, run ctx
+    void run(); // on the worker's thread: arm the sweeper, run ctx
 
     // A slow handler's answers, held until the connections ready with it were
     // served, then sent together (see worker.cpp); Connection::process ends
@@ -60,6 +60,9 @@ public:
         if (!held_.empty())
             send_held_if_overdue();
     }
+    // From a handler about to block (hb_response_wait): the held answers
+    // must not wait for it, so their bytes go now, the rest from the loop.
+    void send_held_before_blocking();
     void begin_drain(); // on the worker's thread
 
     // Connections link themselves in and out, so the sweeper can find them.

@@ -185,9 +185,9 @@ HB_API int hb_response_wait(hb_response res);
  * yet, else the connection is closed. req and res die when it returns.
  * The answer is sent when it returns, but that of a slow handler (10 us or
  * more) waits until the other connections ready on its io thread have been
- * served, at most 1 ms more plus one connection's handlers, so that their
- * answers leave together: waking a client that has gone idle is the dearest
- * part of a send. */
+ * served, at most 1 ms more plus one connection's handlers (one blocking in
+ * hb_response_wait sends them first), so that their answers leave together:
+ * waking a client that has gone idle is the dearest part of a send. */
 typedef int (*hb_handler)(hb_response res, const hb_request *req, void *user_data);
 
 /* Called once on each io thread as it starts and as it ends (e.g. to keep one

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,53 @@ TEST(HeldAnswers, AClientGoneBeforeItsHeldAnswerIsNoProblem)
         ASSERT_TRUE(gone.send(hbtest::get("/slow?gone")));
     } // closed at once
     EXPECT_EQ(server.probe("/slow?after"), 200);
+}
+
+// A handler that blocks in hb_response_wait (a stream to a client that is not
+// reading) must not keep the held answers of the connections served before it
+// in the same round: they go out before it blocks.
+TEST(HeldAnswers, AHandlerBlockedOnItsClientDoesNotKeepOthersAnswers)
+{
+    hb_options o = hbtest::test_options();
+    o.read_timeout_ms = 600000; // the stream would wait this long for its client
+    TestServer server(o);
+    add_routes(server);
+    hbtest::Latch sent;
+    server.route("/gate", [&](hb_response res, const hb_request &) {
+        // Busy the io thread until both other requests are in, so that the
+        // next poll finds them ready together: /slow first, then /stream.
+        return sent.wait_for(5000) ? hb_response_write(res, "gate", 4) : -1;
+    });
+    server.route("/stream", [](hb_response res, const hb_request &) {
+        std::string piece(64 * 1024, 's');
+        int rc = HB_OK;
+        while (rc == HB_OK) { // until the client goes away
+            rc = hb_response_write(res, piece.data(), piece.size());
+            if (rc == HB_OK)
+                rc = hb_response_flush(res);
+            if (rc == HB_E_AGAIN)
+                rc = hb_response_wait(res);
+        }
+        return rc;
+    });
+    server.start();
+    auto gate = server.connect();
+    auto slow = server.connect();
+    std::optional<hbtest::Client> stream(server.connect());
+    ASSERT_TRUE(gate.send(hbtest::get("/gate")));
+    ASSERT_TRUE(slow.send(hbtest::get("/slow?first")));
+    ASSERT_TRUE(stream->send(hbtest::get("/stream")));
+    sent.open();
+    auto r = slow.read_response(); // within the client's 5 s, not the stream's 600
+    ASSERT_TRUE(r) << "the held answer waited for the blocked handler";
+    EXPECT_EQ(r->body, "slow first");
+    auto g = gate.read_response();
+    ASSERT_TRUE(g);
+    EXPECT_EQ(g->body, "gate");
+    stream.reset(); // the streaming client leaves: its handler's wait ends
+    auto after = slow.request(hbtest::get("/fast?after"));
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->body, "fast after");
 }
 
 } // namespace
