@@ -31,7 +31,8 @@ DEB_PACKAGES := \
 HARNESS = cd $(CURDIR) && HB_BUILD_DIR=$(abspath $(BUILD_DIR)) HB_PYTHON=$(PYTHON) $(PYTHON) -m harness
 harness_opt = $(if $(2),$(1) $(2))
 HARNESS_OPTS = $(call harness_opt,--variants,$(VARIANTS)) $(call harness_opt,--scenarios,$(SCENARIOS)) \
-  $(call harness_opt,--duration,$(DURATION)) $(call harness_opt,--repeats,$(REPEATS))
+  $(call harness_opt,--duration,$(DURATION)) $(call harness_opt,--repeats,$(REPEATS)) \
+  $(call harness_opt,--concurrency,$(CONCURRENCY)) $(call harness_opt,--echo-sizes,$(ECHO_SIZES))
 
 .PHONY: help deps build configure test test-cpp test-python bench bench-lol micro plots report compare list verify sanitize tsan fuzz clean
 
@@ -51,7 +52,7 @@ help:
 	@echo "make tsan       build and run the C++ tests with ThreadSanitizer in $(BUILD_DIR)-tsan/"
 	@echo "make fuzz       fuzz the engine's request handling for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make clean      remove $(BUILD_DIR)/ (stored results and plots are kept)"
-	@echo "knobs: PYTHON=$(PYTHON) BUILD_DIR VARIANTS SCENARIOS DURATION REPEATS RUN A B FAIL_ABOVE HTML JOBS CMAKE_ARGS FUZZ_SECONDS"
+	@echo "knobs: PYTHON=$(PYTHON) BUILD_DIR VARIANTS SCENARIOS DURATION REPEATS CONCURRENCY ECHO_SIZES RUN A B FAIL_ABOVE HTML JOBS CMAKE_ARGS FUZZ_SECONDS"
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \

@@ -159,6 +159,27 @@ def _percent(text: str) -> float:
     return value
 
 
+# httpbridge refuses bodies over 8 MiB by default (413), and so do most peers' defaults
+ECHO_SIZE_MAX = 8 << 20
+
+
+def _echo_size(text: str) -> int:
+    """A body size in bytes: 1024, 16K, 16KiB, 1M or 1MiB."""
+    t = text.strip()
+    scale = 1
+    for suffix, factor in (("kib", 1 << 10), ("k", 1 << 10), ("mib", 1 << 20), ("m", 1 << 20)):
+        if t.lower().endswith(suffix):
+            t, scale = t[:-len(suffix)], factor
+            break
+    try:
+        size = int(t) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (bytes, or with K/KiB/M/MiB)") from None
+    if not 1 <= size <= ECHO_SIZE_MAX:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 1 byte to 8 MiB (the servers' body limit)")
+    return size
+
+
 def _settings(args) -> scenarios.Settings:
     preset = scenarios.QUICK if args.quick else scenarios.DEFAULTS
     chosen = _split_list(args.scenarios) or list(scenarios.SCENARIOS)
@@ -172,6 +193,12 @@ def _settings(args) -> scenarios.Settings:
             concurrency = [_positive_int(c) for c in _split_list(args.concurrency)]
         except argparse.ArgumentTypeError as e:
             raise UsageError(f"--concurrency: {e}") from None
+    echo_sizes = preset["echo_sizes"]
+    if args.echo_sizes:
+        try:
+            echo_sizes = sorted({_echo_size(x) for x in _split_list(args.echo_sizes)})
+        except argparse.ArgumentTypeError as e:
+            raise UsageError(f"--echo-sizes: {e}") from None
     rates = preset["latency_rates"]
     if args.latency_rates:
         try:
@@ -196,6 +223,7 @@ def _settings(args) -> scenarios.Settings:
         duration=args.duration or preset["duration"],
         repeats=args.repeats or preset["repeats"],
         concurrency=concurrency,
+        echo_sizes=echo_sizes,
         ab_requests=args.ab_requests or preset["ab_requests"],
         threads=args.threads,
         server_cpus=server_cpus,
@@ -364,7 +392,9 @@ def _add_run_options(p) -> None:
     p.add_argument("--repeats", type=_positive_int, metavar="N",
                    help="interleaved rounds over all variants (default 2; --quick 1)")
     p.add_argument("--concurrency", action="append", metavar="LIST",
-                   help="keep-alive connection counts (default 10,64,256; --quick 10)")
+                   help="keep-alive connection counts (default 10,256; --quick 10)")
+    p.add_argument("--echo-sizes", action="append", metavar="LIST",
+                   help="POST /echo body sizes: bytes, or 16K, 1MiB... (default 1K,256K)")
     p.add_argument("--ab-requests", type=_positive_int, metavar="N",
                    help="ab -n for the lol scenario (default 10000 as in the reference; "
                         "--quick 2000)")

@@ -112,3 +112,22 @@ def test_bad_options_are_usage_errors(tmp_path):
     proc = run_cli("run", "--server-cpus", "999", *common)
     assert proc.returncode == 2 and "not usable here" in proc.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_echo_sizes_and_concurrency_choose_the_cases():
+    args = cli.build_parser().parse_args(
+        ["run", "--echo-sizes", "16K,1024", "--echo-sizes", "1MiB", "--concurrency", "64"])
+    s = cli._settings(args)
+    assert s.echo_sizes == [1024, 16384, 1 << 20] and s.concurrency == [64]
+    default = cli._settings(cli.build_parser().parse_args(["run"]))
+    assert default.echo_sizes == [1024, 262144] and default.concurrency == [10, 256]
+
+
+@pytest.mark.parametrize("sizes, says", [("16Q", "not a size: '16Q'"), ("9M", "must be 1 byte to 8 MiB"),
+                                         ("0", "must be 1 byte to 8 MiB")])
+def test_bad_echo_sizes_are_usage_errors(tmp_path, sizes, says):
+    hello_variant(tmp_path / "servers", "hello")
+    proc = run_cli("run", "--echo-sizes", sizes, "--servers-dir", tmp_path / "servers",
+                   "--results-dir", tmp_path / "r")
+    assert proc.returncode == 2 and "--echo-sizes: " in proc.stderr and says in proc.stderr
+    assert not (tmp_path / "r").exists()
