@@ -323,11 +323,8 @@ int Connection::flush(Response &res)
 {
     if (phase_ == Phase::closed)
         return HB_E_IO;
-    if (!send_pending()) {
-        keep_alive_ = false;
-        close();
-        return HB_E_IO;
-    }
+    if (!send_pending())
+        return abandon(HB_E_IO);
     if (pending() > kOutHighWater)
         return HB_E_AGAIN;
     bool send_body = !head_ && status_has_body(res.status_);
@@ -350,11 +347,8 @@ int Connection::flush(Response &res)
     res.counted_ += res.body_.size(); // against the declared length, sent or not (HEAD)
     res.body_.clear();
     // out_ may also hold answers to earlier pipelined requests: they go first, in order.
-    if (!send_pending()) {
-        keep_alive_ = false;
-        close();
-        return HB_E_IO;
-    }
+    if (!send_pending())
+        return abandon(HB_E_IO);
     return HB_OK;
 }
 
@@ -373,11 +367,8 @@ int Connection::wait_for_room()
     bool blocked = false;
     for (;;) {
         std::size_t before = pending();
-        if (!send_pending()) {
-            keep_alive_ = false;
-            close();
-            return HB_E_IO;
-        }
+        if (!send_pending())
+            return abandon(HB_E_IO);
         if (pending() <= kOutHighWater)
             return HB_OK;
         std::int64_t now = coarse_now_ms();
@@ -386,24 +377,27 @@ int Connection::wait_for_room()
         if (stop_at < 0 && worker_.stop_requested != nullptr && worker_.stop_requested->load())
             stop_at = now + options.drain_timeout_ms;
         std::int64_t give_up = stop_at < 0 ? stalled_at : std::min(stalled_at, stop_at);
-        if (now >= give_up) {
-            keep_alive_ = false;
-            close();
-            return HB_E_TIMEOUT;
-        }
+        if (now >= give_up)
+            return abandon(HB_E_TIMEOUT);
         if (!blocked) { // the other connections' held answers must not wait for this one
             worker_.send_held_before_blocking();
             blocked = true;
         }
         pollfd p{socket_.native_handle(), POLLOUT, 0};
         int rc = ::poll(&p, 1, static_cast<int>(std::min(give_up - now, kStopPollMs)));
-        if (rc < 0 && errno != EINTR) {
-            keep_alive_ = false;
-            close();
-            return HB_E_IO;
-        }
+        if (rc < 0 && errno != EINTR)
+            return abandon(HB_E_IO);
         // Ready, hung up or in error: the next send_pending says which.
     }
+}
+
+// From inside a handler (flush, wait): the connection is closed and the
+// handler gets rc, with which it should stop writing.
+int Connection::abandon(int rc)
+{
+    keep_alive_ = false;
+    close();
+    return rc;
 }
 
 bool Connection::send_pending()

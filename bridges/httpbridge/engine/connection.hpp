@@ -64,6 +64,7 @@ private:
     void on_linger(boost::system::error_code ec, std::size_t n);
     void close();
     bool send_pending(); // non-blocking send of out_ from out_sent_; false on a broken connection
+    int abandon(int rc); // from inside a handler: close (no keep-alive), return rc for it
     std::size_t pending() const { return out_.size() - out_sent_; }
     void set_deadline(unsigned timeout_ms);
 
