@@ -187,7 +187,8 @@ def split_header(run: dict) -> list[str]:
 
 
 SPLIT_NOTE = ("Under keep-alive every request costs the server a read and a write system "
-              "call and a wake-up, whatever the app: the bare-handler rows show that floor. "
+              "call, whatever the app, and a slow app's client sleeps between answers and must "
+              "be woken: the next table measures that floor. "
               "Pipelined, a batch shares them, so what is left is the server's own per-request "
               "work (– : the server does not pipeline). "
               "Each app was also timed alone: its callable called in-process with a prebuilt "

@@ -24,7 +24,7 @@ matplotlib.rcParams["svg.hashsalt"] = "httpbridge"  # the same SVG ids every tim
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-from harness import app_split, results  # noqa: E402
+from harness import app_split, floor, results  # noqa: E402
 from harness.stats import by_case, fmt_count, fmt_num  # noqa: E402
 
 PERCENTILES = ("p50", "p90", "p99", "p99.9")
@@ -280,19 +280,21 @@ def plot_server_cpu(run, cases, colors, out_dir) -> list[Path]:
 def plot_app_split(run, cases, colors, out_dir) -> list[Path]:
     """Per WSGI variant, the server's CPU per request as the app's own cost + the server's."""
     columns = app_split.split_columns(run)
-    bars = []  # (name, label, app µs, overhead µs)
+    bars = []  # (name, label, app µs, overhead µs, native floor µs or None)
     for name in app_split.ordered(run, run["variants"]):
-        if not run["variants"][name].get("app_cost_key"):
+        key = run["variants"][name].get("app_cost_key")
+        if not key:
             continue
         for scenario, case in columns:
             got = app_split.split(run, name, scenario, case)
+            low = floor.floor(run, key, scenario, case)
             if got and got["app"] is not None:
                 bars.append((name, f"{_labelled(run, name)}\n{scenario} {case}", got["app"],
-                             got["overhead"]))
+                             got["overhead"], low["overhead"] if low else None))
     if not bars:
         return []
     bars.reverse()  # barh draws from the bottom
-    fig, ax = plt.subplots(figsize=(9, 1.4 + 0.42 * len(bars)), layout="constrained")
+    fig, ax = plt.subplots(figsize=(9, 2.2 + 0.42 * len(bars)), layout="constrained")
     y = list(range(len(bars)))
     apps = [b[2] for b in bars]
     ax.barh(y, apps, color="0.8", edgecolor="0.4", hatch="//", label="the app alone "
@@ -300,8 +302,13 @@ def plot_app_split(run, cases, colors, out_dir) -> list[Path]:
     over = [max(b[3], 0.0) for b in bars]
     ax.barh(y, over, left=apps, color=[colors[b[0]] for b in bars], edgecolor="0.3",
             label="what the server adds (server CPU per request − the app alone)")
+    floors = [(i, b[2] + b[4]) for i, b in enumerate(bars) if b[4] is not None]
+    if floors:  # where a C handler as slow as the app would end: what no server can go below
+        ax.plot([x for _, x in floors], [i for i, _ in floors], linestyle="none", marker="|",
+                markersize=16, markeredgewidth=2, color="black",
+                label="the native floor (a C handler as slow as the app, harness/floor.py)")
     right = max(a + o for a, o in zip(apps, over))
-    for i, (_, _, a, o) in enumerate(bars):
+    for i, (_, _, a, o, _) in enumerate(bars):
         ax.text(a + max(o, 0.0) + right * 0.01, i, (f"{fmt_num(a)} + {fmt_num(o)} µs" if o >= 0 else f"{fmt_num(a)} − {fmt_num(-o)} µs (noise)"),
                 va="center", fontsize=7.5)
     ax.set_xlim(0, right * 1.3)
@@ -310,7 +317,8 @@ def plot_app_split(run, cases, colors, out_dir) -> list[Path]:
     ax.set_title("The same app on each server: the app's own cost and what the server adds",
                  fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    # under the axis: a legend inside would cover the bars of a short chart
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.5 / (0.42 * len(bars) + 0.5)))
     _caption(fig, run)
     return _save(fig, out_dir, "app_split")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from harness import app_split, results
+from harness import app_split, floor, results
 from harness.stats import CaseResult, by_case, fmt_count, fmt_num
 
 CLIENT_BOUND_MARK = "ᶜ"  # after a number: the load generator, not the server, was the limit
@@ -176,6 +176,8 @@ def tables(run: dict) -> list[Table]:
 
     out += _section("Same app, different servers: what the server adds per request",
                     app_split.SPLIT_NOTE, app_split.split_header(run), app_split.split_rows(run))
+    out += _section("Beyond the native floor: what a server adds over a C handler as slow as the "
+                    "app", floor.NOTE, floor.header(run), floor.rows(run))
 
     # server CPU per request, utilisation: every scenario side by side
     columns = [(sc, c) for sc in ("lol", "keepalive", "pipeline", "echo") for c in results.cases(run, sc)]
@@ -256,7 +258,7 @@ def tables(run: dict) -> list[Table]:
 def invalid_runs(run: dict) -> list[str]:
     """One line per measurement left out of the medians, with why."""
     return [f"{name} {sc} {c}, {p}" for (name, sc, c), cr in by_case(run).items()
-            for p in cr.problems] + app_split.app_cost_errors(run)
+            for p in cr.problems] + app_split.app_cost_errors(run) + floor.errors(run)
 
 
 def not_measured(run: dict) -> list[tuple[str, str]]:

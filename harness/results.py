@@ -25,7 +25,7 @@ FORMAT = "httpbridge-harness-run"
 
 # The one place that knows the schema's versions. Add a line when the layout changes,
 # and teach load_run() to read (or refuse) the older ones.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA_HISTORY = {
     1: "first version: machine, tools, git, settings, variants (status, reason, verify "
        "checks, events) and one record per measurement (every repeat), raw output beside it",
@@ -43,10 +43,13 @@ SCHEMA_HISTORY = {
        "pipeline and echo case) carry `app_alone`: {key, case, before_us, after_us, "
        "us_per_request (their mean), settings}, the app timed alone right before and right "
        "after, or {key, case, error}",
+    5: "`floors`: per WSGI app and round, servers/c-callback run with --work-us set to the "
+       "app's cost alone (harness/floor.py): {key: {variant, rounds: [{round, work_us, "
+       "error, measurements}]}}",
 }
 # Nothing that reads a run uses the fields versions 2 and 3 changed, and what versions 3
-# and 4 added is optional everywhere, so every version reads as it is.
-READABLE_VERSIONS = {1, 2, 3, 4}
+# to 5 added is optional everywhere, so every version reads as it is.
+READABLE_VERSIONS = {1, 2, 3, 4, 5}
 
 
 class ResultsError(Exception):
@@ -247,6 +250,7 @@ class RunStore:
             "broken_manifests": [],
             "variants": {},
             "app_costs": {},
+            "floors": {},
             "measurements": [],
         }
         self.save()
@@ -298,6 +302,14 @@ class RunStore:
         entry["rounds"].append({"round": round_, "error": error,
                                 "cases": (result or {}).get("cases"),
                                 "settings": (result or {}).get("settings")})
+        self.save()
+
+    def add_floor(self, key: str, variant: str, round_: int, work_us: float | None,
+                  measurements: list[dict], error: str | None) -> None:
+        """One round of an app's native floor (harness/floor.py), or why it could not run."""
+        entry = self.data["floors"].setdefault(key, {"variant": variant, "rounds": []})
+        entry["rounds"].append({"round": round_, "work_us": work_us, "error": error,
+                                "measurements": measurements})
         self.save()
 
     def add_measurement(self, record: dict) -> None:

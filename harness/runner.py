@@ -15,7 +15,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import app_alone, app_split, latency, lifecycle, load, procstat, results, verify
+from harness import (app_alone, app_split, floor, latency, lifecycle, load, procstat, results,
+                     verify)
 from harness.config import Context
 from harness.manifest import ManifestError, Variant, missing_requirements, why_not
 from harness.scenarios import Case, Settings, cases_for
@@ -164,7 +165,14 @@ class Runner:
             for name in entry["variants"]:
                 store.update_variant(name, app_cost_key=key)
         self.alone = app_alone.Children(self.apps, self.ctx.python, s.server_cpus)
-        self.progress.total = sum(self.remaining.values()) + s.repeats * len(self.apps)
+        self.floor_variant, why = floor.find_variant(self.ctx) if self.apps else (None, None)
+        self.floor_cases = [] if self.floor_variant is None else [
+            c for c in _first_per_scenario(cases_for(s, self.floor_variant))
+            if c.scenario in floor.SCENARIOS]
+        if why:
+            say(f"warning: no native floor for the apps ({why}); the floor table stays empty")
+        self.progress.total = (sum(self.remaining.values()) + s.repeats * len(self.apps)
+                               * (1 + (1 + len(self.floor_cases) if self.floor_cases else 0)))
         say(f"run {store.dir.name}: {len(runnable)} variant(s) to measure "
             f"({', '.join(v.name for v in runnable) or 'none'}), {s.repeats} round(s), "
             f"scenarios {', '.join(s.scenarios)}; about {self._estimate(runnable, plans)}; "
@@ -180,6 +188,7 @@ class Runner:
             active = list(runnable)
             for r in range(1, s.repeats + 1):
                 self._app_costs(r, {v.name for v in active})
+                self._floors(r, {v.name for v in active})
                 for v in list(active):
                     if not self._round(v, r, plans[v.name]):
                         active.remove(v)
@@ -212,6 +221,45 @@ class Runner:
             self.progress.done(", ".join(f"{case} {fmt_num(c['us_per_request'])} µs/req"
                                          for case, c in got["cases"].items()))
 
+    def _floors(self, r: int, active: set[str]) -> None:
+        """Serve c-callback spending each app's cost of this round per request (floor.py)."""
+        if not self.floor_cases:
+            return
+        steps = 1 + len(self.floor_cases)
+        for key, entry in self.apps.items():
+            work = floor.round_work(self.store.data, key, r)
+            why = ("every variant serving it dropped out" if not active & set(entry["variants"])
+                   else "the app alone was not timed this round" if work is None else None)
+            if why:
+                self.progress.drop(steps)
+                self.store.add_floor(key, floor.VARIANT, r, work, [], why)
+                continue
+            v = floor.working(self.floor_variant, key, work)
+            self.progress.step(f"native floor for {key}: {floor.VARIANT} --work-us "
+                               f"{work:.3f}, start + verify, round {r}/{self.s.repeats}")
+            records, error = [], None
+            log_dir = self.store.dir / results.RAW_DIR / v.name
+            try:
+                with checked(v, log_dir, f"r{r}-server", self.s.threads,
+                             self.s.server_cpus) as (server, checks):
+                    if not verify.passed(checks):
+                        error = "verify failed: " + verify.failure_summary(checks)
+                        self.progress.done(error)
+                        self.progress.drop(steps - 1)
+                    else:
+                        self.progress.done(f"port {server.port}")
+                        for case in self.floor_cases:
+                            self.progress.step(f"native floor for {key} {case.scenario} "
+                                               f"{case.case} repeat {r}/{self.s.repeats}")
+                            m = self.measure(v, case, r, server)
+                            records.append(m)
+                            self.progress.done(measurement_line(m))
+            except StartFailed as e:
+                error = f"start: {e}"
+                self.progress.done("failed")
+                self.progress.drop(steps - 1)
+            self.store.add_floor(key, floor.VARIANT, r, work, records, error)
+
     def _time_alone(self, key: str, scenario: str, before: dict | None = None) -> dict:
         """The app alone in the case set against scenario, timed now; with before, the pair."""
         case = app_split.APPCOST_CASE[scenario]
@@ -228,6 +276,8 @@ class Runner:
 
     def _estimate(self, runnable, plans) -> str:
         seconds = 5.0 * len(self.apps) * self.s.repeats
+        seconds += (1.5 + len(self.floor_cases) * (self.s.duration + 0.3)) * (
+            len(self.apps) * self.s.repeats if self.floor_cases else 0)
         for v in runnable:
             per_round = 1.5
             if self._app_key(v.name):

@@ -1,13 +1,34 @@
 /* c-callback: handlers written in C, served through httpbridge.h alone
- * (the post's "gohttp-c" row). */
+ * (the post's "gohttp-c" row). With --work-us N, GET / first spends N us of
+ * this thread's CPU: a native handler as slow as a given app, which the harness
+ * serves to measure what the engine and the kernel cost a request of that app
+ * when no Python is involved (harness/floor.py). */
 #include "httpbridge.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static hb_server *g_server;
+static double g_work_us; /* --work-us: CPU each GET / spends before answering */
+
+static double thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* Spins on the thread's own CPU clock, not the wall clock: time this thread is
+ * preempted or interrupted must not count as the handler's work. */
+static void work(double us)
+{
+    double until = thread_cpu_us() + us;
+    while (thread_cpu_us() < until) {
+    }
+}
 
 static void on_signal(int sig)
 {
@@ -35,6 +56,8 @@ static int index_handler(hb_response res, const hb_request *req, void *user_data
     (void)user_data;
     if (!str_is(req->path, "/"))
         return not_found(res);
+    if (g_work_us > 0)
+        work(g_work_us);
     hb_response_add_header(res, "Content-Type", 12, "text/plain", 10);
     return hb_response_write(res, body, sizeof body - 1);
 }
@@ -50,8 +73,10 @@ static int echo_handler(hb_response res, const hb_request *req, void *user_data)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: c-callback [--host ADDR] [--port N] [--threads N]\n"
-                 "Serve GET / and POST /echo on ADDR:N (default 127.0.0.1:8000, 1 thread).\n");
+    fprintf(out, "usage: c-callback [--host ADDR] [--port N] [--threads N] [--work-us US]\n"
+                 "Serve GET / and POST /echo on ADDR:N (default 127.0.0.1:8000, 1 thread).\n"
+                 "--work-us US: each GET / first spends US microseconds of CPU (0 to 1000000,\n"
+                 "fractions allowed; default 0), a native handler as slow as a given app.\n");
 }
 
 int main(int argc, char **argv)
@@ -76,7 +101,17 @@ int main(int argc, char **argv)
             port = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--threads"))
             threads = (unsigned)strtoul(argv[++i], NULL, 10);
-        else {
+        else if (!strcmp(argv[i], "--work-us")) {
+            char *end;
+            g_work_us = strtod(argv[++i], &end);
+            if (*argv[i] == '\0' || *end != '\0' || !(g_work_us >= 0 && g_work_us <= 1e6)) {
+                fprintf(stderr,
+                        "c-callback: --work-us wants microseconds from 0 to 1000000, "
+                        "not '%s'\n",
+                        argv[i]);
+                return 2;
+            }
+        } else {
             usage(stderr);
             return 2;
         }
