@@ -96,7 +96,7 @@ def columns(run: dict) -> list[tuple[str, str]]:
 
 
 def header(run: dict) -> list[str]:
-    out = ["App", "Name", "Server", "App alone µs/req (GET /)"]
+    out = ["App", "Name", "Server", "Floor's work µs/req (the app alone, GET /)"]
     for scenario, case in columns(run):
         out += [f"Server overhead µs/req, {scenario} {case}", "Native floor µs/req",
                 "Beyond the floor µs/req"]

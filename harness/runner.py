@@ -165,7 +165,8 @@ class Runner:
             for name in entry["variants"]:
                 store.update_variant(name, app_cost_key=key)
         self.alone = app_alone.Children(self.apps, self.ctx.python, s.server_cpus)
-        self.floor_variant, why = floor.find_variant(self.ctx) if self.apps else (None, None)
+        wants_floor = self.apps and set(floor.SCENARIOS) & set(s.scenarios)
+        self.floor_variant, why = floor.find_variant(self.ctx) if wants_floor else (None, None)
         self.floor_cases = [] if self.floor_variant is None else [
             c for c in _first_per_scenario(cases_for(s, self.floor_variant))
             if c.scenario in floor.SCENARIOS]

@@ -43,7 +43,7 @@ def test_invalid_floor_measurements_and_failed_rounds_are_left_out_and_listed():
 def test_each_split_row_shows_its_overhead_the_floor_and_what_is_beyond_it():
     run = _run_with_floor([_floor_round(1, 30.0, 38.0)])
     assert floor.header(run) == [
-        "App", "Name", "Server", "App alone µs/req (GET /)",
+        "App", "Name", "Server", "Floor's work µs/req (the app alone, GET /)",
         "Server overhead µs/req, keepalive c=10", "Native floor µs/req",
         "Beyond the floor µs/req"]
     rows = floor.rows(run)
@@ -133,3 +133,17 @@ def test_without_c_callback_the_run_says_so_and_goes_on(tmp_path):
     (run_dir,) = (tmp_path / "results").iterdir()
     run = results.load_run(run_dir)
     assert run["floors"] == {} and run["status"] == "complete"
+
+
+@pytest.mark.skipif(bool(_missing(["wsgi-httpbridge"])),
+                    reason="; ".join(_missing(["wsgi-httpbridge"])))
+def test_a_run_with_no_get_case_wants_no_floor_and_warns_of_none(tmp_path):
+    servers = tmp_path / "servers"
+    _copy(servers, "wsgi-httpbridge")  # no c-callback: a floor would warn
+    proc = run_cli("run", "--quick", "--scenarios", "echo", "--servers-dir", servers,
+                   "--results-dir", tmp_path / "results")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "app alone: wsgi_app:application" in proc.stdout  # the echo split is still made
+    assert "native floor" not in proc.stdout
+    (run_dir,) = (tmp_path / "results").iterdir()
+    assert results.load_run(run_dir)["floors"] == {}
