@@ -249,17 +249,30 @@ class Runner:
                         self.progress.drop(steps - 1)
                     else:
                         self.progress.done(f"port {server.port}")
-                        for case in self.floor_cases:
-                            self.progress.step(f"native floor for {key} {case.scenario} "
-                                               f"{case.case} repeat {r}/{self.s.repeats}")
-                            m = self.measure(v, case, r, server)
-                            records.append(m)
-                            self.progress.done(measurement_line(m))
+                        error = self._floor_cases(v, key, r, server, records)
             except StartFailed as e:
                 error = f"start: {e}"
                 self.progress.done("failed")
                 self.progress.drop(steps - 1)
-            self.store.add_floor(key, floor.VARIANT, r, work, records, error)
+            except KeyboardInterrupt:
+                error = "interrupted"
+                raise
+            finally:  # what was measured is kept, also when the run is interrupted
+                self.store.add_floor(key, floor.VARIANT, r, work, records, error)
+
+    def _floor_cases(self, v: Variant, key: str, r: int, server, records: list) -> str | None:
+        """Load the floor's server in each floor case, into records; why it stopped, if it did."""
+        for i, case in enumerate(self.floor_cases):
+            self.progress.step(f"native floor for {key} {case.scenario} {case.case} "
+                               f"repeat {r}/{self.s.repeats}")
+            m = self.measure(v, case, r, server)
+            records.append(m)
+            self.progress.done(measurement_line(m))
+            if not server.alive():
+                self.progress.drop(len(self.floor_cases) - i - 1)
+                return (f"server {server.exit_description()} during {case.label}; stderr "
+                        f"tail: {server.stderr_tail()}")
+        return None
 
     def _time_alone(self, key: str, scenario: str, before: dict | None = None) -> dict:
         """The app alone in the case set against scenario, timed now; with before, the pair."""

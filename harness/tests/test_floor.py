@@ -4,7 +4,7 @@ run next to the WSGI variants, and what the tables make of it."""
 import pytest
 
 from harness import floor, report, results
-from harness.tests.helpers import run_cli
+from harness.tests.helpers import hello_variant, run_cli
 from harness.tests.test_app_split import _copy, _missing, _record, _run
 
 
@@ -147,3 +147,31 @@ def test_a_run_with_no_get_case_wants_no_floor_and_warns_of_none(tmp_path):
     assert "native floor" not in proc.stdout
     (run_dir,) = (tmp_path / "results").iterdir()
     assert results.load_run(run_dir)["floors"] == {}
+
+
+@pytest.mark.skipif(bool(_missing(["wsgi-httpbridge"])),
+                    reason="; ".join(_missing(["wsgi-httpbridge"])))
+def test_a_floor_server_that_dies_is_recorded_and_the_run_goes_on(tmp_path):
+    servers = tmp_path / "servers"
+    _copy(servers, "wsgi-httpbridge")
+    # in c-callback's place, a server that passes verify and then dies under load
+    hello_variant(servers, "c-callback", "--crash-after 200")
+    proc = run_cli("bench", "--quick", "--scenarios", "keepalive,pipeline", "--variants",
+                   "wsgi-httpbridge", "--servers-dir", servers, "--results-dir",
+                   tmp_path / "results", "--plots-dir", tmp_path / "plots")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (run_dir,) = (tmp_path / "results").iterdir()
+    run = results.load_run(run_dir)
+    assert run["status"] == "complete"
+    assert run["variants"]["wsgi-httpbridge"]["status"] == "ok"
+    (rd,) = run["floors"]["wsgi_app:application"]["rounds"]
+    assert rd["error"].startswith("server exited with code 3 during keepalive c=10")
+    assert [m["scenario"] for m in rd["measurements"]] == ["keepalive"]  # pipeline dropped
+    assert not rd["measurements"][0]["valid"]
+    assert floor.rows(run) == []  # no floor to set the row against
+    problems = report.invalid_runs(run)
+    assert any(p.startswith("native floor for wsgi_app:application, round 1: server exited")
+               for p in problems)
+    steps = [ln for ln in proc.stdout.splitlines() if ln.startswith("[step ")]
+    total = steps[-1].split("/")[1].split("]")[0]
+    assert steps[-1].startswith(f"[step {total}/{total}]")  # the dropped step left the count

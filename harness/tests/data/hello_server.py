@@ -88,6 +88,7 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1, help="accepted and ignored")
+    parser.add_argument("--work-us", type=float, help="accepted and ignored (c-callback's)")
     parser.add_argument("--crash-after", type=int)
     parser.add_argument("--content-type", default="text/plain")
     parser.add_argument("--ignore-sigterm", action="store_true")
