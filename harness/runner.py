@@ -172,8 +172,8 @@ class Runner:
             if c.scenario in floor.SCENARIOS]
         if why:
             say(f"warning: no native floor for the apps ({why}); the floor table stays empty")
-        self.progress.total = (sum(self.remaining.values()) + s.repeats * len(self.apps)
-                               * (1 + (1 + len(self.floor_cases) if self.floor_cases else 0)))
+        self.progress.total = (sum(self.remaining.values())
+                               + s.repeats * len(self.apps) * (1 + self._floor_steps()))
         say(f"run {store.dir.name}: {len(runnable)} variant(s) to measure "
             f"({', '.join(v.name for v in runnable) or 'none'}), {s.repeats} round(s), "
             f"scenarios {', '.join(s.scenarios)}; about {self._estimate(runnable, plans)}; "
@@ -224,9 +224,9 @@ class Runner:
 
     def _floors(self, r: int, active: set[str]) -> None:
         """Serve c-callback spending each app's cost of this round per request (floor.py)."""
-        if not self.floor_cases:
+        steps = self._floor_steps()
+        if not steps:
             return
-        steps = 1 + len(self.floor_cases)
         for key, entry in self.apps.items():
             work = floor.round_work(self.store.data, key, r)
             why = ("every variant serving it dropped out" if not active & set(entry["variants"])
@@ -260,6 +260,10 @@ class Runner:
             finally:  # what was measured is kept, also when the run is interrupted
                 self.store.add_floor(key, floor.VARIANT, r, work, records, error)
 
+    def _floor_steps(self) -> int:
+        """Steps per app per round for its floor: start + verify, then each case; 0 if none."""
+        return 1 + len(self.floor_cases) if self.floor_cases else 0
+
     def _floor_cases(self, v: Variant, key: str, r: int, server, records: list) -> str | None:
         """Load the floor's server in each floor case, into records; why it stopped, if it did."""
         for i, case in enumerate(self.floor_cases):
@@ -290,8 +294,9 @@ class Runner:
 
     def _estimate(self, runnable, plans) -> str:
         seconds = 5.0 * len(self.apps) * self.s.repeats
-        seconds += (1.5 + len(self.floor_cases) * (self.s.duration + 0.3)) * (
-            len(self.apps) * self.s.repeats if self.floor_cases else 0)
+        if self.floor_cases:
+            seconds += ((1.5 + len(self.floor_cases) * (self.s.duration + 0.3))
+                        * len(self.apps) * self.s.repeats)
         for v in runnable:
             per_round = 1.5
             if self._app_key(v.name):
