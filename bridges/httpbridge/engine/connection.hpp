@@ -50,7 +50,10 @@ private:
 
     void read();
     void on_read(boost::system::error_code ec, std::size_t n);
-    void process();
+    std::size_t body_read_size() const;
+    void on_body_read(boost::system::error_code ec, std::size_t n);
+    void process();      // a read's bytes arrived: parse, answer, then write or read
+    void parse_answer(); // ... the same, with this round's handler time kept
     void dispatch();
     void finish_response(int rc);
     void append_head(std::size_t content_length, bool chunked);

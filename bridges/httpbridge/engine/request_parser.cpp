@@ -122,6 +122,7 @@ void RequestStore::clear()
 {
     text.clear();
     body.clear();
+    body_in_place = nullptr;
     fields.clear();
     headers.clear();
     method = target = host = path = query = Span{};
@@ -135,6 +136,19 @@ RequestStore::Span RequestStore::keep(std::string_view s)
     Span span{static_cast<std::uint32_t>(text.size()), static_cast<std::uint32_t>(s.size())};
     text.append(s);
     return span;
+}
+
+void RequestStore::append_body(std::string_view s)
+{
+    auto space = body.prepare(s.size());
+    std::memcpy(space.data(), s.data(), s.size());
+    body.commit(s.size());
+}
+
+char *RequestStore::body_space(std::size_t n)
+{
+    body_in_place = static_cast<char *>(body.prepare(n).data());
+    return const_cast<char *>(body_in_place);
 }
 
 void RequestStore::fill(hb_request &view, bool keep_alive, std::string_view remote_addr)
@@ -160,7 +174,8 @@ void RequestStore::fill(hb_request &view, bool keep_alive, std::string_view remo
     }
     view.host = str(host);
     view.remote_addr = hb_str{remote_addr.data(), remote_addr.size()};
-    view.body = hb_str{body.data(), body.size()};
+    std::string_view b = body_view();
+    view.body = hb_str{b.data(), b.size()};
     view.headers = headers.data();
     view.header_count = headers.size();
     view.version = version;
@@ -309,13 +324,18 @@ void RequestParser::on_body_init_impl(boost::optional<std::uint64_t> const &leng
 
 std::size_t RequestParser::on_body_impl(string_view body, error_code &)
 {
-    store_.body.append(body.data(), body.size());
+    if (body.data() == store_.body_in_place) {
+        store_.body.commit(body.size()); // read into body_space(): already where it belongs
+        store_.body_in_place = nullptr;
+    } else {
+        store_.append_body({body.data(), body.size()});
+    }
     return body.size();
 }
 
 std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code &)
 {
-    store_.body.append(body.data(), body.size());
+    store_.append_body({body.data(), body.size()});
     return body.size();
 }
 

@@ -10,6 +10,7 @@
 
 #include "httpbridge.h"
 
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 
 #include <cstddef>
@@ -23,7 +24,10 @@ namespace hb
 // The storage a request view points into. One per connection.
 struct RequestStore {
     std::string text; // method, target and header names/values, back to back
-    std::string body;
+    // A flat_buffer, not a string: a long body is read from the socket straight
+    // into its free space (Connection::read), with no zero-filling and no copy.
+    boost::beast::flat_buffer body;
+    const char *body_in_place = nullptr; // where body_space() put the bytes a read brings
     struct Span {
         std::uint32_t offset = 0, length = 0;
     };
@@ -37,6 +41,14 @@ struct RequestStore {
 
     void clear();
     Span keep(std::string_view s);
+    void append_body(std::string_view s);
+    // Room for n more body bytes to read into. The parser commits them when they
+    // are put() to it from there, so the bytes are not copied again.
+    char *body_space(std::size_t n);
+    std::string_view body_view() const
+    {
+        return {static_cast<const char *>(body.data().data()), body.size()};
+    }
     hb_str str(Span s) const { return hb_str{text.data() + s.offset, s.length}; }
     // Fill view; valid until the next clear() or keep().
     void fill(hb_request &view, bool keep_alive, std::string_view remote_addr);

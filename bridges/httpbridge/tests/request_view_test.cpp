@@ -173,6 +173,38 @@ TEST_F(RequestViewTest, LargeBodyArrivingInPiecesIsWhole)
     EXPECT_TRUE(s.body == body);
 }
 
+// A long body is read straight into the request's storage, as much as is
+// still due: the request pipelined right behind it, in the same write, must
+// stay a request of its own, and the next long body on the connection must
+// not inherit the first one's bytes.
+TEST_F(RequestViewTest, LongBodiesBackToBackWithAPipelinedRequestStaySeparate)
+{
+    auto patterned = [](std::size_t n, int seed) {
+        std::string b(n, '\0');
+        for (std::size_t i = 0; i < n; ++i)
+            b[i] = static_cast<char>((i * 31 + seed) >> 2);
+        return b;
+    };
+    std::string first = patterned(300000, 1), second = patterned(200000, 7);
+    auto client = server.connect();
+    ASSERT_TRUE(client.send(hbtest::post("/long", first) + "GET /after HTTP/1.1\r\nHost: h\r\n\r\n" +
+                            hbtest::post("/long2", second)));
+    for (int i = 0; i < 3; ++i) {
+        auto r = client.read_response();
+        ASSERT_TRUE(r) << "answer " << i;
+        EXPECT_EQ(r->status, 200);
+    }
+    auto seen = recorder.all();
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[0].path, "/long");
+    EXPECT_TRUE(seen[0].body == first);
+    EXPECT_EQ(seen[1].path, "/after");
+    EXPECT_EQ(seen[1].body, "");
+    EXPECT_EQ(seen[2].path, "/long2");
+    EXPECT_EQ(seen[2].body.size(), second.size());
+    EXPECT_TRUE(seen[2].body == second);
+}
+
 TEST_F(RequestViewTest, EachRequestOnAConnectionSeesOnlyItsOwnFields)
 {
     auto client = server.connect();
