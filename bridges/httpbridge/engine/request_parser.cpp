@@ -313,13 +313,17 @@ void RequestParser::on_header_impl(error_code &ec)
         if (other_coding_)
             return refuse(501, ec); // e.g. "gzip, chunked": a coding we do not decode
     }
+    // Room for the body now, with the head, not in on_body_init_impl: Beast
+    // calls that only when the first body byte is put(), and when the head came
+    // alone that byte was read into body_space(), which a reserve then would
+    // move away from. Content-Length was checked against body_limit already.
+    if (auto length = content_length(); length && !is_done())
+        store_.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, kBodyReserve)));
 }
 
-void RequestParser::on_body_init_impl(boost::optional<std::uint64_t> const &length, error_code &)
+void RequestParser::on_body_init_impl(boost::optional<std::uint64_t> const &, error_code &)
 {
-    // Content-Length was checked against body_limit before we get here.
-    if (length)
-        store_.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, kBodyReserve)));
+    // Nothing to do: the body's room was made with the head (on_header_impl).
 }
 
 std::size_t RequestParser::on_body_impl(string_view body, error_code &)

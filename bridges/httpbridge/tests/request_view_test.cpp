@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 
 namespace
@@ -203,6 +204,34 @@ TEST_F(RequestViewTest, LongBodiesBackToBackWithAPipelinedRequestStaySeparate)
     EXPECT_EQ(seen[2].path, "/long2");
     EXPECT_EQ(seen[2].body.size(), second.size());
     EXPECT_TRUE(seen[2].body == second);
+}
+
+// The head alone first (the 100 Continue proves it was parsed with no body
+// byte behind it), then a long body: the first read of the body goes straight
+// into the request's storage, which must still hold those bytes when the
+// parser starts the body. Any other bytes there (freed memory, another
+// request's body) would reach the handler instead.
+TEST_F(RequestViewTest, LongBodySentAfterTheHeadAloneArrivesWhole)
+{
+    std::string body(100000, '\0');
+    for (std::size_t i = 0; i < body.size(); ++i)
+        body[i] = static_cast<char>('A' + (i * 13 + i / 1000) % 26); // no zero byte, no repeat per KiB
+    auto client = server.connect();
+    ASSERT_TRUE(client.send("POST /after-continue HTTP/1.1\r\nHost: h\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n\r\n"));
+    auto interim = client.read_response();
+    ASSERT_TRUE(interim);
+    ASSERT_EQ(interim->status, 100);
+    ASSERT_TRUE(client.send(body));
+    auto r = client.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    auto seen = recorder.all();
+    ASSERT_EQ(seen.size(), 1u);
+    ASSERT_EQ(seen[0].body.size(), body.size());
+    EXPECT_TRUE(seen[0].body == body)
+        << "first difference at byte "
+        << std::mismatch(body.begin(), body.end(), seen[0].body.begin()).first - body.begin();
 }
 
 TEST_F(RequestViewTest, EachRequestOnAConnectionSeesOnlyItsOwnFields)
