@@ -9,6 +9,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -33,6 +34,9 @@ constexpr std::size_t kOutHighWater = 256 * 1024;
 // What an idle keep-alive connection may keep per buffer: after a large body
 // or answer, the rest goes back at the sweep after it went idle (see release()).
 constexpr std::size_t kIdleKeep = 64 * 1024;
+// A response body this long is not copied behind its head but sent from where
+// the handler wrote it (tail_); below it one copy is cheaper than a second buffer.
+constexpr std::size_t kTailMin = 16 * 1024;
 constexpr unsigned kLingerMs = 2000;
 
 // One chunk of a chunked body: size in hex, CRLF, the bytes, CRLF.
@@ -229,7 +233,7 @@ void Connection::parse_answer()
             continue;
         }
         if (parser_->is_header_done() && store_.expect_continue && !continued_ && store_.version >= 11) {
-            out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+            out().append("HTTP/1.1 100 Continue\r\n\r\n");
             continued_ = true;
         }
         if (used == 0)
@@ -237,10 +241,10 @@ void Connection::parse_answer()
     }
     // Slow handlers' answers are held for the end of the round (Worker::hold).
     constexpr auto kSlowHandler = std::chrono::microseconds(10);
-    if (!out_.empty() && handler_time_ >= kSlowHandler) {
+    if (pending() != 0 && handler_time_ >= kSlowHandler) {
         phase_ = Phase::writing;
         worker_.hold(shared_from_this());
-    } else if (!out_.empty()) {
+    } else if (pending() != 0) {
         write();
     } else if (close_after_write_) {
         end();
@@ -309,10 +313,11 @@ void Connection::append_head(std::size_t content_length, bool chunked)
         connection = "Connection: keep-alive\r\n";
     const std::string &headers = response_.headers_;
 
-    std::size_t at = out_.size();
-    out_.resize(at + start.size() + headers.size() + framing.size() +
-                (length.empty() ? 0 : length.size() + 2) + connection.size() + 2);
-    char *p = out_.data() + at;
+    std::string &o = out();
+    std::size_t at = o.size();
+    o.resize(at + start.size() + headers.size() + framing.size() + (length.empty() ? 0 : length.size() + 2) +
+             connection.size() + 2);
+    char *p = o.data() + at;
     p = std::copy(start.begin(), start.end(), p);
     p = std::copy(headers.begin(), headers.end(), p);
     p = std::copy(framing.begin(), framing.end(), p);
@@ -359,15 +364,17 @@ void Connection::finish_response(int rc)
     }
     if (!response_.flushed_) {
         append_head(declared ? response_.length_ : body.size(), false);
-        if (send_body)
+        if (send_body && body.size() >= kTailMin)
+            tail_.swap(response_.body_); // append_head left tail_ empty; body_ gets its storage
+        else if (send_body)
             out_.append(body);
     } else if (close_delimited_ || declared) {
         if (send_body)
-            out_.append(body);
+            out().append(body);
     } else if (send_body) { // a HEAD or 204/304 answer has no body, not even the last chunk
         if (!body.empty())
-            append_chunk(out_, body);
-        out_.append("0\r\n\r\n");
+            append_chunk(out(), body);
+        out().append("0\r\n\r\n");
     }
 }
 
@@ -396,9 +403,9 @@ int Connection::flush(Response &res)
     }
     if (send_body && !res.body_.empty()) {
         if (close_delimited_ || res.has_length_)
-            out_.append(res.body_);
+            out().append(res.body_);
         else
-            append_chunk(out_, res.body_);
+            append_chunk(out(), res.body_);
     }
     res.counted_ += res.body_.size(); // against the declared length, sent or not (HEAD)
     res.body_.clear();
@@ -459,10 +466,23 @@ int Connection::abandon(int rc)
 bool Connection::send_pending()
 {
     int fd = socket_.native_handle();
-    while (out_sent_ < out_.size()) {
-        ssize_t n = ::send(fd, out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (pending() != 0) {
+        ssize_t n;
+        if (tail_sent_ == tail_.size()) {
+            n = ::send(fd, out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } else {
+            iovec iov[2] = {{out_.data() + out_sent_, out_.size() - out_sent_},
+                            {tail_.data() + tail_sent_, tail_.size() - tail_sent_}};
+            msghdr msg{};
+            msg.msg_iov = out_sent_ == out_.size() ? iov + 1 : iov;
+            msg.msg_iovlen = out_sent_ == out_.size() ? 1 : 2;
+            n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
         if (n > 0) {
-            out_sent_ += static_cast<std::size_t>(n);
+            auto sent = static_cast<std::size_t>(n);
+            std::size_t from_out = std::min(sent, out_.size() - out_sent_);
+            out_sent_ += from_out;
+            tail_sent_ += sent - from_out;
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -474,13 +494,26 @@ bool Connection::send_pending()
     if (out_sent_ == out_.size()) {
         out_.clear();
         out_sent_ = 0;
-    } else if (out_sent_ > pending()) {
+    } else if (out_sent_ > out_.size() - out_sent_) {
         // Mostly sent: move the rest to the front, so a long stream of flushes
         // to a slow reader never grows out_ beyond twice what waits.
         out_.erase(0, out_sent_);
         out_sent_ = 0;
     }
+    if (tail_sent_ == tail_.size()) {
+        tail_.clear(); // its storage goes back to the response at the next swap
+        tail_sent_ = 0;
+    }
     return true;
+}
+
+std::string &Connection::out()
+{
+    if (tail_sent_ != tail_.size())
+        out_.append(tail_, tail_sent_);
+    tail_.clear();
+    tail_sent_ = 0;
+    return out_;
 }
 
 int Connection::refusal_status(error_code ec) const
@@ -509,7 +542,7 @@ std::size_t Connection::release_idle_memory()
         return 0; // busy: its buffers are in use
     std::size_t before = buffer_capacity();
     store_.shrink(kIdleKeep);
-    for (std::string *b : {&out_, &response_.body_, &response_.headers_})
+    for (std::string *b : {&out_, &tail_, &response_.body_, &response_.headers_})
         if (b->capacity() > kIdleKeep) {
             b->clear();
             b->shrink_to_fit();
@@ -520,8 +553,8 @@ std::size_t Connection::release_idle_memory()
 
 std::size_t Connection::buffer_capacity() const
 {
-    return in_.capacity() + out_.capacity() + store_.capacity() + response_.body_.capacity() +
-           response_.headers_.capacity() + remote_.capacity();
+    return in_.capacity() + out_.capacity() + tail_.capacity() + store_.capacity() +
+           response_.body_.capacity() + response_.headers_.capacity() + remote_.capacity();
 }
 
 void Connection::fail_request(int status)
@@ -606,6 +639,8 @@ void Connection::after_write()
 {
     out_.clear();
     out_sent_ = 0;
+    tail_.clear();
+    tail_sent_ = 0;
     if (close_after_write_) {
         end();
         return;

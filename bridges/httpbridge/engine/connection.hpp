@@ -66,9 +66,10 @@ private:
     void linger();
     void on_linger(boost::system::error_code ec, std::size_t n);
     void close();
-    bool send_pending(); // non-blocking send of out_ from out_sent_; false on a broken connection
+    bool send_pending(); // non-blocking send of what is pending; false on a broken connection
     int abandon(int rc); // from inside a handler: close (no keep-alive), return rc for it
-    std::size_t pending() const { return out_.size() - out_sent_; }
+    std::size_t pending() const { return out_.size() - out_sent_ + tail_.size() - tail_sent_; }
+    std::string &out(); // out_ to append to, a parked tail_ first moved behind it
     void set_deadline(unsigned timeout_ms);
 
     boost::asio::ip::tcp::socket socket_;
@@ -77,6 +78,11 @@ private:
     boost::beast::flat_buffer in_;
     std::string out_;
     std::size_t out_sent_ = 0; // bytes at the front of out_ already on the wire
+    // A long response body swapped out of the response instead of copied
+    // behind its head: it goes out after out_, in the same gather write.
+    // Whatever is appended later goes through out(), which keeps the order.
+    std::string tail_;
+    std::size_t tail_sent_ = 0;
     std::optional<RequestParser> parser_;
     RequestStore store_;
     hb_request view_{};
