@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iterator>
 
 namespace
 {
@@ -207,31 +208,36 @@ TEST_F(RequestViewTest, LongBodiesBackToBackWithAPipelinedRequestStaySeparate)
 }
 
 // The head alone first (the 100 Continue proves it was parsed with no body
-// byte behind it), then a long body: the first read of the body goes straight
-// into the request's storage, which must still hold those bytes when the
-// parser starts the body. Any other bytes there (freed memory, another
-// request's body) would reach the handler instead.
+// byte behind it), then the body: a body longer than one read (16 KiB) is
+// read straight into the request's storage, which must still hold those bytes
+// when the parser starts the body. Any other bytes there (freed memory,
+// another request's body) would reach the handler instead. Sizes on both
+// sides of that threshold, one connection, so later bodies reuse the storage.
 TEST_F(RequestViewTest, LongBodySentAfterTheHeadAloneArrivesWhole)
 {
-    std::string body(100000, '\0');
-    for (std::size_t i = 0; i < body.size(); ++i)
-        body[i] = static_cast<char>('A' + (i * 13 + i / 1000) % 26); // no zero byte, no repeat per KiB
     auto client = server.connect();
-    ASSERT_TRUE(client.send("POST /after-continue HTTP/1.1\r\nHost: h\r\nContent-Length: " +
-                            std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n\r\n"));
-    auto interim = client.read_response();
-    ASSERT_TRUE(interim);
-    ASSERT_EQ(interim->status, 100);
-    ASSERT_TRUE(client.send(body));
-    auto r = client.read_response();
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 200);
-    auto seen = recorder.all();
-    ASSERT_EQ(seen.size(), 1u);
-    ASSERT_EQ(seen[0].body.size(), body.size());
-    EXPECT_TRUE(seen[0].body == body)
-        << "first difference at byte "
-        << std::mismatch(body.begin(), body.end(), seen[0].body.begin()).first - body.begin();
+    const std::size_t sizes[] = {1, 16384, 16385, 100000, 1 << 20, 20000};
+    for (std::size_t n = 0; n < std::size(sizes); ++n) {
+        SCOPED_TRACE(sizes[n]);
+        std::string body(sizes[n], '\0');
+        for (std::size_t i = 0; i < body.size(); ++i) // no zero byte, no repeat per KiB, new per request
+            body[i] = static_cast<char>('A' + (i * 13 + i / 1000 + n * 5) % 26);
+        ASSERT_TRUE(client.send("POST /after-continue HTTP/1.1\r\nHost: h\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n\r\n"));
+        auto interim = client.read_response();
+        ASSERT_TRUE(interim);
+        ASSERT_EQ(interim->status, 100);
+        ASSERT_TRUE(client.send(body));
+        auto r = client.read_response();
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 200);
+        auto seen = recorder.all();
+        ASSERT_EQ(seen.size(), n + 1);
+        ASSERT_EQ(seen.back().body.size(), body.size());
+        EXPECT_TRUE(seen.back().body == body)
+            << "first difference at byte "
+            << std::mismatch(body.begin(), body.end(), seen.back().body.begin()).first - body.begin();
+    }
 }
 
 TEST_F(RequestViewTest, EachRequestOnAConnectionSeesOnlyItsOwnFields)
