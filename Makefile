@@ -140,7 +140,7 @@ fuzz: deps
 	  -DHB_FUZZ=ON -DHB_BUILD_TESTS=OFF -DHB_BUILD_PYTHON=OFF -DHB_BUILD_GO=OFF -DHB_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_request
 	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
-	$(FUZZ_DIR)/bridges/httpbridge/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	$(FUZZ_DIR)/bridges/httpbridge/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  -dict=$(FUZZ_SRC)/http.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/ -print_final_stats=1 \
 	  $(FUZZ_DIR)/corpus $(FUZZ_SRC)/corpus
 
