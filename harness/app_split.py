@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 
 from harness import results
-from harness.stats import by_case, fmt_count, fmt_num, summarize
+from harness.stats import by_case, fmt_count, fmt_num, fmt_range, summarize
 
 # Bare handlers first (the servers at their cheapest), then the apps from lightest to heaviest.
 APP_ORDER = ("handler", "wsgi", "flask", "django")
@@ -129,9 +129,10 @@ def split(run: dict, name: str, scenario: str, case: str) -> dict | None:
              and (m.get("app_alone") or {}).get("us_per_request") is not None]
     rps = _median(cr.rps)
     if pairs:
+        spread = summarize(s - a for s, a in pairs)
         return {"server": statistics.median(s for s, _ in pairs),
                 "app": statistics.median(a for _, a in pairs),
-                "overhead": statistics.median(s - a for s, a in pairs), "rps": rps,
+                "overhead": spread["median"], "overhead_rounds": spread, "rps": rps,
                 "paired": True}
     server = _median(cr.summary("server", "us_per_request"))
     key = run["variants"][name].get("app_cost_key")
@@ -169,7 +170,10 @@ def split_rows(run: dict) -> list[list[str]]:
             if scenario == "keepalive":
                 row += [fmt_count(s["rps"]),
                         fmt_count(1e6 / s["server"]) if s["server"] else "–"]
-            row += [fmt_num(s["server"]), fmt_num(s["app"]), fmt_num(s["overhead"])]
+            # Paired rounds show their spread: one wider than the figure is the machine's noise.
+            over = s.get("overhead_rounds")
+            row += [fmt_num(s["server"]), fmt_num(s["app"]),
+                    fmt_range(over, fmt_num) if over else fmt_num(s["overhead"])]
         if got:
             rows.append(row)
     return rows
@@ -195,9 +199,10 @@ SPLIT_NOTE = ("Under keep-alive every request costs the server a read and a writ
               "environ, pinned to the server's CPU (harness/appcost.py), right before and right "
               "after each of these measurements; the mean of the two is that round's app cost. "
               "Server overhead = the median over rounds of server CPU per request − that round's "
-              "app cost: what the server adds to every request of the same app, set against an "
+              "app cost (min–max over rounds beside it): what the server adds to every request of the same app, set against an "
               "app timed seconds apart, so that the machine's drift between minutes cancels "
               "(runs stored before these pairs existed use the app timed once per round). "
               "Req/s per server core = 10⁶ / server µs/req, the throughput the server would "
               "reach on a core of its own. Rows are grouped by app: compare within a group "
-              "only. An overhead near 0 or below is within the noise of the measurement.")
+              "only. An overhead near 0 or below, or one smaller than the spread of its rounds, is "
+              "within the noise of the measurement.")

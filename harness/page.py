@@ -34,6 +34,9 @@ PLOT_CAPTIONS = {
     "echo_rps": "POST /echo req/s against body size: what copying across the boundary costs.",
     "server_cpu": "Server CPU µs per request for every case: what tells fast servers apart when "
                   "the client is the limit.",
+    "app_split": "Each WSGI variant's server CPU per request, case by case: the app timed alone "
+                 "(hatched), then what the server adds, with the native floor (a C handler as "
+                 "slow as the app) as a black tick.",
 }
 
 CSS = """

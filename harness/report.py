@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from harness import app_split, floor, results
-from harness.stats import CaseResult, by_case, fmt_count, fmt_num
+from harness.stats import CaseResult, by_case, fmt_num, fmt_range
 
 CLIENT_BOUND_MARK = "ᶜ"  # after a number: the load generator, not the server, was the limit
 NO_KEEPALIVE_MARK = "†"  # after a name: the variant closes every connection
@@ -62,20 +62,12 @@ def framework_line(run: dict, names: list[str]) -> str:
             "server's: see 'Same app, different servers' for the split.")
 
 
-def _range(summary: dict | None, fmt=fmt_count) -> str:
-    if not summary:
-        return "–"
-    if summary["n"] == 1 or summary["min"] == summary["max"]:
-        return fmt(summary["median"])
-    return f"{fmt(summary['median'])} ({fmt(summary['min'])}–{fmt(summary['max'])})"
-
-
 def _rate_cell(cr: CaseResult | None) -> str:
     if cr is None:
         return "–"
     if not cr.valid:
         return "invalid"
-    text = _range(cr.rps)
+    text = fmt_range(cr.rps)
     if cr.client_bound:
         text += CLIENT_BOUND_MARK
     if len(cr.valid_runs) < len(cr.runs):
@@ -152,7 +144,7 @@ def tables(run: dict) -> list[Table]:
             cr = get((name, "lol", case))
             if cr:
                 rows.append([name, _app(run, name), _rate_cell(cr),
-                             _range(cr.summary("server", "us_per_request"), fmt_num),
+                             fmt_range(cr.summary("server", "us_per_request"), fmt_num),
                              _util(cr), _latency(cr, ("p50", "p99")),
                              run["variants"][name].get("reference_row") or "–"])
     out += _section("lol in detail", "Req/s as median (min–max) over rounds; "
@@ -189,7 +181,7 @@ def tables(run: dict) -> list[Table]:
         row = [name, _app(run, name)]
         for sc, c in columns:
             cr = get((name, sc, c))
-            row.append(_range(cr.summary("server", "us_per_request"), fmt_num)
+            row.append(fmt_range(cr.summary("server", "us_per_request"), fmt_num)
                        if cr and cr.valid else ("invalid" if cr else "–"))
         rows.append(row)
     out += _section("Server CPU per request (µs)",
@@ -211,7 +203,7 @@ def tables(run: dict) -> list[Table]:
             cr = get((name, "keepalive", c))
             if cr and cr.valid:
                 rows.append([name, _app(run, name), c] +
-                            [_range(cr.summary("latency_ms", p), fmt_num)
+                            [fmt_range(cr.summary("latency_ms", p), fmt_num)
                              for p in ("p50", "p90", "p99", "p99.9")])
     out += _section("Keep-alive latency, closed loop (wrk, ms)", CLOSED_LOOP_NOTE,
                     ["Name", "App", "Concurrency", "p50", "p90", "p99", "p99.9"], rows)
@@ -225,7 +217,7 @@ def tables(run: dict) -> list[Table]:
             cr = get((name, "pipeline", c))
             if cr:
                 rows.append([name, _app(run, name), c, _rate_cell(cr),
-                             _range(cr.summary("server", "us_per_request"), fmt_num)])
+                             fmt_range(cr.summary("server", "us_per_request"), fmt_num)])
     skipped = [f"{n}: {why}" for n, rec in run["variants"].items()
                for label, why in rec.get("skipped_cases", {}).items()
                if label.startswith("pipeline")]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from harness import app_split
 from harness.latency import rate_label
-from harness.report import CLIENT_BOUND_MARK, Table, _range
-from harness.stats import CaseResult, by_case, fmt_count, fmt_num
+from harness.report import CLIENT_BOUND_MARK, Table
+from harness.stats import CaseResult, by_case, fmt_count, fmt_num, fmt_range
 
 THRESHOLDS_MS = (1.0, 10.0)
 # hb-loadgen's sender lag leaves out waiting for the server, so a p99 this large means the
@@ -72,7 +72,7 @@ def sender_late(cr: CaseResult) -> bool:
 
 
 def _ms(cr: CaseResult, *path) -> str:
-    return _range(cr.summary(*path), fmt_num)
+    return fmt_range(cr.summary(*path), fmt_num)
 
 
 def _stop(run: dict, name: str) -> str:
@@ -166,11 +166,11 @@ def ladder_table(run: dict) -> list[Table]:
             if not cr.valid:
                 rows.append([name, rate_label(rate), "invalid"] + ["–"] * 6)
                 continue
-            rows.append([name, rate_label(rate), _range(cr.rps),
+            rows.append([name, rate_label(rate), fmt_range(cr.rps),
                          _ms(cr, "latency_ms", "p50"), _ms(cr, "latency_ms", "p99"),
                          _ms(cr, "latency_ms", "p99.9"),
                          _ms(cr, "loadgen", "uncorrected_ms", "p99"),
-                         _range(cr.summary("loadgen", "sender_lag_us", "p99"), fmt_num),
+                         fmt_range(cr.summary("loadgen", "sender_lag_us", "p99"), fmt_num),
                          _step_note(cr)])
     return [Table("Open-loop latency ladder: every step (hb-loadgen, ms)",
                   "Each variant climbs the same offered rates from the lowest and stops after "

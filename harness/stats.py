@@ -45,6 +45,15 @@ def fmt_num(x: float | None, digits: int = 3) -> str:
     return "–" if x is None else _sig(x, digits)
 
 
+def fmt_range(summary: dict | None, fmt=fmt_count) -> str:
+    """A summary as 'median (min–max)', or the median alone when the repeats agree."""
+    if not summary:
+        return "–"
+    if summary["n"] == 1 or summary["min"] == summary["max"]:
+        return fmt(summary["median"])
+    return f"{fmt(summary['median'])} ({fmt(summary['min'])}–{fmt(summary['max'])})"
+
+
 @dataclasses.dataclass
 class CaseResult:
     """Every repeat of one (variant, scenario, case), summarised."""

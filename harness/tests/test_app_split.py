@@ -141,6 +141,9 @@ def test_paired_rounds_give_the_median_of_the_differences_not_the_difference_of_
     got = app_split.split(run, "flask-a", "keepalive", "c=10")
     assert got["paired"] and got["server"] == 60.0 and got["app"] == 55.0
     assert got["overhead"] == 10.0  # differences 10, 12, 5; medians alone would say 60 - 55
+    # the table shows the rounds' spread beside it, so a noisy split reads as one
+    row = next(r for r in app_split.split_rows(run) if r[1] == "flask-a")
+    assert row[5:8] == ["60", "55", "10 (5–12)"]
     # a round whose pair failed is left out of the pairing and reported
     run["measurements"][-1]["app_alone"] = {"key": "flask_app:app", "case": "GET /",
                                             "error": "the app raised KeyError: 'x'"}

@@ -1,6 +1,7 @@
 """The report page of a run (plots/<stamp>/report.html) and of a comparison, opened in a real
 headless browser: no console errors, no fetch, every plot drawn, every table of the run there."""
 
+import html
 import html.parser
 import json
 import shutil
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness import page, report, results
+from harness.config import ROOT
 from harness.tests.browser import find_chromium, view_page
 from harness.tests.helpers import make_stored_run, run_cli
 from harness.tests.stored_runs import REFERENCE, copy_reference, edit_run
@@ -66,6 +68,21 @@ def test_page_is_self_contained_with_unique_ids(tmp_path):
     assert set(parser.refs) <= set(parser.ids), "a link or clip-path points at no element"
     assert text.count("<svg") == len(list(path.parent.glob("*.svg")))
     assert "@media print" in text
+
+
+def test_every_plot_says_what_it_shows(tmp_path):
+    """A committed run with every kind of plot (WSGI rows with their split, the latency
+    ladder): each figure's caption is written for it, not its file name."""
+    source = ROOT / "results" / "20261204T184615Z"
+    run_dir = tmp_path / "results" / source.name
+    shutil.copytree(source, run_dir)
+    path = plot_cli(run_dir, tmp_path / "plots")
+    text = html.unescape(path.read_text())
+    stems = sorted(p.stem for p in path.parent.glob("*.svg"))
+    assert "app_split" in stems and "latency_vs_load" in stems
+    for stem in stems:
+        assert stem in page.PLOT_CAPTIONS, f"plot {stem} has no caption"
+        assert page.PLOT_CAPTIONS[stem] in text
 
 
 def check_page(path: Path, run: dict, shot: Path) -> None:
