@@ -473,9 +473,10 @@ bool Connection::send_pending()
         } else {
             iovec iov[2] = {{out_.data() + out_sent_, out_.size() - out_sent_},
                             {tail_.data() + tail_sent_, tail_.size() - tail_sent_}};
+            bool head_sent = out_sent_ == out_.size(); // only the tail is left
             msghdr msg{};
-            msg.msg_iov = out_sent_ == out_.size() ? iov + 1 : iov;
-            msg.msg_iovlen = out_sent_ == out_.size() ? 1 : 2;
+            msg.msg_iov = head_sent ? iov + 1 : iov;
+            msg.msg_iovlen = head_sent ? 1 : 2;
             n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         }
         if (n > 0) {
