@@ -380,6 +380,8 @@ TEST_F(ResponseTest, FlushToAVanishedClientIsAnIoError)
         for (int i = 0; i < 2000 && rc == HB_OK; ++i) {
             hb_response_write(res, piece.data(), piece.size());
             rc = hb_response_flush(res);
+            if (rc == HB_E_AGAIN) // the buffers filled before the reset arrived: wait for room or the error
+                rc = hb_response_wait(res);
             ++flushes;
         }
         last_flush = rc;
