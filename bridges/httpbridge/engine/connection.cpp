@@ -153,6 +153,11 @@ std::size_t Connection::body_read_size() const
 
 void Connection::on_body_read(error_code ec, std::size_t n)
 {
+    if (ec == asio::error::eof && phase_ == Phase::reading) {
+        refuse_unfinished();
+        write();
+        return;
+    }
     if (ec || phase_ == Phase::closed) {
         close();
         return;
@@ -179,6 +184,16 @@ void Connection::on_body_read(error_code ec, std::size_t n)
 
 void Connection::on_read(error_code ec, std::size_t n)
 {
+    if (ec == asio::error::eof && phase_ == Phase::reading && (in_.size() != 0 || parser_)) {
+        client_done_ = true; // what is buffered is all of the request there will be
+        if (in_.size() == 0) {
+            refuse_unfinished();
+            write();
+        } else {
+            process(); // a held head gets its verdict, or 400 as cut short
+        }
+        return;
+    }
     if (ec || phase_ == Phase::closed) {
         close();
         return;
@@ -201,17 +216,44 @@ void Connection::parse_answer()
 {
     while (phase_ == Phase::reading && !close_after_write_ && in_.size() != 0 && pending() < kOutHighWater) {
         if (!parser_) {
+            if (head_held_ && !client_done_ && !head_arrived())
+                break;
+            head_held_ = false;
             parser_.emplace(store_, worker_.options.header_limit, worker_.options.body_limit);
             continued_ = false;
         }
+        // A chunked body's framing counts against header_limit, each chunk-size
+        // line and the trailers on their own (Beast bounds only the head): the
+        // parser gets at most that much at a time, so one that does not end
+        // within it is refused however the client split it, and holds no more.
+        const std::size_t limit = worker_.options.header_limit;
+        bool framed = parser_->is_header_done() && parser_->chunked();
+        asio::const_buffer data = in_.data();
+        if (framed && data.size() > limit)
+            data = asio::const_buffer(data.data(), limit);
         error_code ec;
-        std::size_t used = parser_->put(in_.data(), ec);
+        std::size_t used = parser_->put(data, ec);
+        if (ec == http::error::need_more && client_done_) {
+            refuse_unfinished();
+            break;
+        }
+        if (ec == http::error::need_more && !parser_->is_header_done()) {
+            // Part of a head: nothing consumed, the parser dropped, parsed again
+            // from its first byte once it is all here (head_arrived). Beast checks
+            // the fields of what it is given at once, but once it has asked for
+            // more it looks again only at a blank line, and counts header_limit
+            // from the last line it consumed: a faulty head sent in two parts got
+            // no answer, a long one got a limit up to twice header_limit.
+            parser_.reset();
+            head_held_ = true;
+            break;
+        }
         in_.consume(used);
         if (ec == http::error::need_more) {
-            // Beast bounds the unparsed bytes of a head, not those of a chunk-size
-            // line, its extensions or the trailers: they count against header_limit.
-            if (parser_->is_header_done() && in_.size() > worker_.options.header_limit)
-                fail_request(400);
+            if (framed && used == 0 && data.size() == limit)
+                fail_request(400); // a chunk-size line or the trailers longer than header_limit
+            else if (framed && used != 0 && in_.size() != 0)
+                continue; // more is buffered than the parser was given
             break;
         }
         if (ec == http::error::bad_version && !parser_->started()) {
@@ -561,6 +603,9 @@ std::size_t Connection::buffer_capacity() const
 void Connection::fail_request(int status)
 {
     must_linger_ = true; // the rest of the refused request may still be on its way
+    // The version of a request refused half-parsed may be its predecessor's:
+    // every refusal says Connection: close, as HTTP/1.1 (its status line too).
+    store_.version = 11;
     parser_.reset();
     in_.consume(in_.size());
     keep_alive_ = false;
@@ -574,6 +619,29 @@ void Connection::fail_request(int status)
     response_.write("\n");
     finish_response(0);
     close_after_write_ = true;
+}
+
+// The client ended its side in the middle of a request: it may still read, so
+// it is told (400) rather than left with a bare close, as Go's net/http does.
+void Connection::refuse_unfinished()
+{
+    fail_request(400);
+    must_linger_ = false; // nothing more can come
+}
+
+// Whether a held head can be parsed whole: its blank line is here, or it has
+// reached header_limit (Beast's verdict: 431 or 414). The search resumes where
+// the last one ended, so a head dribbled in byte by byte costs one pass.
+bool Connection::head_arrived()
+{
+    std::string_view in(static_cast<const char *>(in_.data().data()), in_.size());
+    if (in.size() >= worker_.options.header_limit ||
+        in.find("\r\n\r\n", head_scanned_ < 3 ? 0 : head_scanned_ - 3) != std::string_view::npos) {
+        head_scanned_ = 0;
+        return true;
+    }
+    head_scanned_ = in.size();
+    return false;
 }
 
 // Most answers fit in the socket's send buffer: send now and skip the

@@ -58,6 +58,8 @@ private:
     void finish_response(int rc);
     void append_head(std::size_t content_length, bool chunked);
     void fail_request(int status);
+    void refuse_unfinished(); // the client's EOF before its request ended
+    bool head_arrived();      // a held head is whole, or as long as header_limit allows
     int refusal_status(boost::system::error_code ec) const;
     void write();
     void wait_writable();
@@ -88,8 +90,11 @@ private:
     hb_request view_{};
     Response response_;
     std::string remote_;
-    bool in_request_ = false; // bytes of a request have arrived
-    bool continued_ = false;  // 100 Continue sent for the current request
+    bool in_request_ = false;      // bytes of a request have arrived
+    bool continued_ = false;       // 100 Continue sent for the current request
+    bool head_held_ = false;       // in_ starts with part of a head, not yet given to a parser
+    std::size_t head_scanned_ = 0; // bytes of a held head known to hold no blank line
+    bool client_done_ = false;     // the client ended its side (EOF)
     bool close_after_write_ = false;
     bool must_linger_ = false;     // a refused request: its rest may still arrive
     bool keep_alive_ = true;       // of the request being answered

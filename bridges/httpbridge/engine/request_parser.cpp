@@ -212,7 +212,10 @@ RequestParser::RequestParser(RequestStore &store, std::size_t header_limit, std:
 {
     this->header_limit(static_cast<std::uint32_t>(header_limit));
     this->body_limit(body_limit);
-    eager(true);
+    // One element (the head, a chunk-size line, a piece of body, the trailers)
+    // per put(): the connection gives a chunked body's framing header_limit
+    // bytes at a time, and sees where each element ends (Connection::parse_answer).
+    eager(false);
 }
 
 void RequestParser::refuse(int status, error_code &ec)

@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes from a client through one engine
 // connection (Beast's parser, our checks on top, routing, handlers, response
-// framing, flush, refusals, lingering close). The connection runs on a
+// framing, flush, refusals, lingering close), twice: sent whole, then in
+// pieces, and both must get the same answer. The connection runs on a
 // socketpair driven by this thread alone: no threads, no timers, no TCP, so
 // every input replays the same way. Built by `make fuzz` (clang, libFuzzer,
 // ASan, UBSan) and, with replay_main.cpp, by every build for ctest.
@@ -142,11 +143,27 @@ struct Harness {
     std::unique_ptr<hb::Worker> worker;
 };
 
-} // namespace
+// How the client hands its bytes over: all it can at once, or in pieces, each
+// read by the server before the next is sent (the head of a request alone, a
+// body in odd lengths). What the server answers must not depend on which.
+enum class Delivery { whole, pieces };
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
+// Where the piece starting at `from` ends: just past the next blank line (so a
+// head arrives without its body) or after 1..1536 bytes, whichever comes first.
+std::size_t piece_end(const std::uint8_t *data, std::size_t size, std::size_t from, std::uint32_t &rng)
 {
-    static Harness h;
+    rng ^= rng << 13; // xorshift32: the same pieces every time an input replays
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    std::size_t end = std::min(size, from + 1 + rng % 1536);
+    std::string_view rest(reinterpret_cast<const char *>(data) + from, end - from);
+    std::size_t blank = rest.find("\r\n\r\n");
+    return blank == std::string_view::npos ? end : from + blank + 4;
+}
+
+// One connection: the input, then the client's EOF; returns all the server sent.
+std::string converse(Harness &h, const std::uint8_t *data, std::size_t size, Delivery how)
+{
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
         fail("socketpair");
@@ -160,21 +177,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         tcp::endpoint peer(asio::ip::make_address_v4("192.0.2.1"), 4321);
         std::make_shared<hb::Connection>(std::move(socket), peer, *h.worker)->start();
     }
-    std::size_t sent = 0, received = 0;
+    std::uint32_t rng = 2463534242u ^ static_cast<std::uint32_t>(size);
+    std::size_t sent = 0;
+    std::size_t limit = how == Delivery::whole ? size : piece_end(data, size, 0, rng);
     bool shut = false;
-    std::string head; // the first bytes the server sent
+    std::string received;
     char buf[64 * 1024];
     // The server must finish: every input ends with the client's EOF, and a
     // connection that neither reads, writes nor closes on it is a hang.
     for (int idle_rounds = 0; h.worker->stats().connections != 0;) {
         bool progress = false;
-        if (sent < size) {
-            ssize_t n = ::send(client, data + sent, size - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < limit) {
+            ssize_t n = ::send(client, data + sent, limit - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n > 0) {
                 sent += static_cast<std::size_t>(n);
                 progress = true;
             } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-                sent = size; // the server closed on us: what is left goes nowhere
+                sent = limit = size; // the server closed on us: what is left goes nowhere
             }
         }
         if (sent == size && !shut) {
@@ -187,17 +206,72 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
             ssize_t n = ::recv(client, buf, sizeof buf, MSG_DONTWAIT);
             if (n <= 0)
                 break;
-            if (head.size() < 9)
-                head.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), 9 - head.size()));
-            received += static_cast<std::size_t>(n);
+            received.append(buf, static_cast<std::size_t>(n));
+            progress = true;
+        }
+        if (!progress && sent == limit && limit < size) { // the server has taken this piece in
+            limit = piece_end(data, size, limit, rng);
             progress = true;
         }
         idle_rounds = progress ? 0 : idle_rounds + 1;
         if (idle_rounds > 10000)
             fail("the connection hangs: no progress after the client's EOF");
     }
-    if (std::string_view("HTTP/1.1 ").substr(0, head.size()) != head)
-        fail("the server sent something that is not an HTTP/1.1 response");
     ::close(client);
+    return received;
+}
+
+// What may differ with the pieces: a 100 Continue is only owed to a client
+// whose body has not arrived with its head, and the second may have turned
+// between the two deliveries (the Date header's value).
+std::string comparable(std::string s)
+{
+    constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+    for (std::size_t at; (at = s.find(k100)) != std::string::npos;)
+        s.erase(at, k100.size());
+    constexpr std::string_view kDate = "\r\nDate: ";
+    for (std::size_t at = 0; (at = s.find(kDate, at)) != std::string::npos;) {
+        at += kDate.size();
+        std::size_t end = s.find("\r\n", at);
+        s.erase(at, (end == std::string::npos ? s.size() : end) - at);
+    }
+    return s;
+}
+
+void check_same(const std::string &whole, const std::string &pieces)
+{
+    if (whole == pieces)
+        return;
+    std::size_t at = 0;
+    while (at < whole.size() && at < pieces.size() && whole[at] == pieces[at])
+        ++at;
+    auto around = [at](const std::string &s) { // 40 bytes either side, escaped
+        std::string shown;
+        for (std::size_t i = at < 40 ? 0 : at - 40; i < s.size() && i < at + 40; ++i) {
+            auto c = static_cast<unsigned char>(s[i]);
+            char esc[8];
+            std::snprintf(esc, sizeof esc, c == '\r' ? "\\r" : c == '\n' ? "\\n" : "\\x%02x", c);
+            shown += c >= 0x20 && c < 0x7f && c != '\\' ? std::string(1, static_cast<char>(c)) : esc;
+        }
+        return shown;
+    };
+    std::fprintf(stderr,
+                 "fuzz_request: the answer depends on how the request was split into reads: %zu bytes "
+                 "sent whole, %zu in pieces, first difference at byte %zu:\n  whole:  %s\n  pieces: %s\n",
+                 whole.size(), pieces.size(), at, around(whole).c_str(), around(pieces).c_str());
+    std::abort();
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
+{
+    static Harness h;
+    std::string whole = converse(h, data, size, Delivery::whole);
+    if (std::string_view("HTTP/1.1 ").substr(0, std::min<std::size_t>(whole.size(), 9)) !=
+        std::string_view(whole).substr(0, 9))
+        fail("the server sent something that is not an HTTP/1.1 response");
+    std::string pieces = converse(h, data, size, Delivery::pieces);
+    check_same(comparable(std::move(whole)), comparable(std::move(pieces)));
     return 0;
 }

@@ -33,6 +33,7 @@ int main(int argc, char **argv)
     for (const fs::path &p : inputs) {
         std::ifstream in(p, std::ios::binary);
         std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::fprintf(stderr, "replaying %s\n", p.c_str()); // the last one named is the one that aborted
         LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t *>(bytes.data()), bytes.size());
     }
     std::printf("replayed %zu inputs\n", inputs.size());

@@ -367,6 +367,24 @@ TEST_F(HardeningBuffers, EndlessTrailerSectionGets400)
     EXPECT_EQ(recorder.all().size(), 0u);
 }
 
+// The same bound when all of it arrives at once: the parser used to take a
+// whole trailer section or chunk-size line of any length from one read, and
+// cut it off only when it came in parts (fuzz seed trailers-over-limit-in-pieces).
+TEST_F(HardeningBuffers, FramingOverTheLimitGets400EvenInOneWrite)
+{
+    const std::string trailers = "X-T: " + std::string(kLimit, 't') + "\r\n";
+    const std::vector<std::string> requests = {
+        kChunkedHead + "3\r\nabc\r\n0\r\n" + trailers + "\r\n",
+        kChunkedHead + "3;" + std::string(kLimit, 'e') + "\r\nabc\r\n0\r\n\r\n",
+    };
+    for (const std::string &request : requests) {
+        auto client = server.connect();
+        ASSERT_TRUE(client.send(request));
+        expect_status_then_close(client, 400);
+    }
+    EXPECT_EQ(recorder.all().size(), 0u);
+}
+
 TEST_F(HardeningBuffers, ExtensionsAndTrailersWithinTheLimitAreFine)
 {
     auto client = server.connect();

@@ -131,6 +131,35 @@ TEST_F(ProtocolTest, ClientHalfCloseStillGetsItsAnswer)
     EXPECT_TRUE(client.read_until_close().has_value());
 }
 
+// A client that ends its side before its request is whole can still read: it
+// is told 400, as a faulty request would be, and not left with a bare close
+// (which also made a faulty head's answer depend on how it was split into
+// reads: fuzz corpus seed faulty-head-in-two-reads). An earlier request on the
+// connection keeps its answer; a client that ends between requests gets a
+// plain close (ClientHalfCloseStillGetsItsAnswer).
+TEST_F(ProtocolTest, ClientHalfClosingMidRequestIsTold400)
+{
+    const std::vector<std::string> unfinished = {
+        "GET /half HTTP/1.1\r\nHost: h\r\n",                               // a head without its blank line
+        "GET /ha",                                                         // half a request line
+        "POST /half HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc", // a body cut short
+        std::string("POST /half HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n") +
+            std::string(50000, 'b'), // cut short on the way into the body's storage
+        "POST /half HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", // mid-chunk
+    };
+    for (const std::string &request : unfinished) {
+        SCOPED_TRACE(request.substr(0, 80));
+        auto client = server.connect();
+        ASSERT_TRUE(client.send(hbtest::get("/first") + request));
+        client.shutdown_write();
+        auto first = client.read_response();
+        ASSERT_TRUE(first);
+        EXPECT_EQ(first->body, "GET /first ");
+        expect_status_then_close(client, 400);
+        expect_still_serving(server);
+    }
+}
+
 // Ten requests in one write, different methods, paths and bodies (one HEAD in
 // the middle): ten responses, in order.
 TEST_F(ProtocolTest, PipelinedRequestsAreAnsweredInOrder)
