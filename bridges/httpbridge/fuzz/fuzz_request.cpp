@@ -1,9 +1,9 @@
 // libFuzzer target: arbitrary bytes from a client through one engine
 // connection (Beast's parser, our checks on top, routing, handlers, response
-// framing, flush, refusals, lingering close), twice: sent whole, then in
-// pieces, and both must get the same answer. The connection runs on a
-// socketpair driven by this thread alone: no threads, no timers, no TCP, so
-// every input replays the same way. Built by `make fuzz` (clang, libFuzzer,
+// framing, flush, refusals, lingering close), three times: sent whole, then
+// in two kinds of pieces, and all must get the same answer. The connection
+// runs on a socketpair driven by this thread alone: no threads, no timers, no
+// TCP, so every input replays the same way. Built by `make fuzz` (clang, libFuzzer,
 // ASan, UBSan) and, with replay_main.cpp, by every build for ctest.
 #include "connection.hpp"
 #include "worker.hpp"
@@ -146,16 +146,22 @@ struct Harness {
 // How the client hands its bytes over: all it can at once, or in pieces, each
 // read by the server before the next is sent (the head of a request alone, a
 // body in odd lengths). What the server answers must not depend on which.
-enum class Delivery { whole, pieces };
+// pieces: 1 to 1536 bytes, cut the same for inputs of one length (the seeds
+// found with it replay as found); crumbs: 1 to 2048 bytes, every order of
+// magnitude alike and cut by the input's own hash, so that short inputs are
+// cut too (a CR apart from its LF, a chunk-size line in halves).
+enum class Delivery { whole, pieces, crumbs };
 
 // Where the piece starting at `from` ends: just past the next blank line (so a
-// head arrives without its body) or after 1..1536 bytes, whichever comes first.
-std::size_t piece_end(const std::uint8_t *data, std::size_t size, std::size_t from, std::uint32_t &rng)
+// head arrives without its body) or after what `how` allows, whichever is first.
+std::size_t piece_end(const std::uint8_t *data, std::size_t size, std::size_t from, Delivery how,
+                      std::uint32_t &rng)
 {
     rng ^= rng << 13; // xorshift32: the same pieces every time an input replays
     rng ^= rng >> 17;
     rng ^= rng << 5;
-    std::size_t end = std::min(size, from + 1 + rng % 1536);
+    std::size_t length = how == Delivery::pieces ? 1 + rng % 1536 : 1 + (rng >> 8) % (2u << (rng % 11));
+    std::size_t end = std::min(size, from + length);
     std::string_view rest(reinterpret_cast<const char *>(data) + from, end - from);
     std::size_t blank = rest.find("\r\n\r\n");
     return blank == std::string_view::npos ? end : from + blank + 4;
@@ -178,8 +184,14 @@ std::string converse(Harness &h, const std::uint8_t *data, std::size_t size, Del
         std::make_shared<hb::Connection>(std::move(socket), peer, *h.worker)->start();
     }
     std::uint32_t rng = 2463534242u ^ static_cast<std::uint32_t>(size);
+    if (how == Delivery::crumbs) {
+        rng = 2166136261u; // FNV-1a
+        for (std::size_t i = 0; i < size; ++i)
+            rng = (rng ^ data[i]) * 16777619u;
+        rng |= 1; // xorshift never leaves 0
+    }
     std::size_t sent = 0;
-    std::size_t limit = how == Delivery::whole ? size : piece_end(data, size, 0, rng);
+    std::size_t limit = how == Delivery::whole ? size : piece_end(data, size, 0, how, rng);
     bool shut = false;
     std::string received;
     char buf[64 * 1024];
@@ -210,7 +222,7 @@ std::string converse(Harness &h, const std::uint8_t *data, std::size_t size, Del
             progress = true;
         }
         if (!progress && sent == limit && limit < size) { // the server has taken this piece in
-            limit = piece_end(data, size, limit, rng);
+            limit = piece_end(data, size, limit, how, rng);
             progress = true;
         }
         idle_rounds = progress ? 0 : idle_rounds + 1;
@@ -238,7 +250,7 @@ std::string comparable(std::string s)
     return s;
 }
 
-void check_same(const std::string &whole, const std::string &pieces)
+void check_same(const std::string &whole, const std::string &pieces, Delivery how)
 {
     if (whole == pieces)
         return;
@@ -257,8 +269,9 @@ void check_same(const std::string &whole, const std::string &pieces)
     };
     std::fprintf(stderr,
                  "fuzz_request: the answer depends on how the request was split into reads: %zu bytes "
-                 "sent whole, %zu in pieces, first difference at byte %zu:\n  whole:  %s\n  pieces: %s\n",
-                 whole.size(), pieces.size(), at, around(whole).c_str(), around(pieces).c_str());
+                 "sent whole, %zu in %s, first difference at byte %zu:\n  whole:  %s\n  pieces: %s\n",
+                 whole.size(), pieces.size(), how == Delivery::pieces ? "pieces" : "crumbs", at,
+                 around(whole).c_str(), around(pieces).c_str());
     std::abort();
 }
 
@@ -271,7 +284,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     if (std::string_view("HTTP/1.1 ").substr(0, std::min<std::size_t>(whole.size(), 9)) !=
         std::string_view(whole).substr(0, 9))
         fail("the server sent something that is not an HTTP/1.1 response");
-    std::string pieces = converse(h, data, size, Delivery::pieces);
-    check_same(comparable(std::move(whole)), comparable(std::move(pieces)));
+    whole = comparable(std::move(whole));
+    for (Delivery how : {Delivery::pieces, Delivery::crumbs})
+        check_same(whole, comparable(converse(h, data, size, how)), how);
     return 0;
 }
