@@ -154,8 +154,7 @@ std::size_t Connection::body_read_size() const
 void Connection::on_body_read(error_code ec, std::size_t n)
 {
     if (ec == asio::error::eof && phase_ == Phase::reading) {
-        refuse_unfinished();
-        write();
+        end_of_input();
         return;
     }
     if (ec || phase_ == Phase::closed) {
@@ -185,13 +184,7 @@ void Connection::on_body_read(error_code ec, std::size_t n)
 void Connection::on_read(error_code ec, std::size_t n)
 {
     if (ec == asio::error::eof && phase_ == Phase::reading && (in_.size() != 0 || parser_)) {
-        client_done_ = true; // what is buffered is all of the request there will be
-        if (in_.size() == 0) {
-            refuse_unfinished();
-            write();
-        } else {
-            process(); // a held head gets its verdict, or 400 as cut short
-        }
+        end_of_input();
         return;
     }
     if (ec || phase_ == Phase::closed) {
@@ -627,6 +620,19 @@ void Connection::refuse_unfinished()
 {
     fail_request(400);
     must_linger_ = false; // nothing more can come
+}
+
+// The client's EOF with part of a request in: what is buffered is all there
+// will be. A held head gets its verdict; a request still short is refused.
+void Connection::end_of_input()
+{
+    client_done_ = true;
+    if (in_.size() != 0) {
+        process();
+        return;
+    }
+    refuse_unfinished(); // a body cut short: nothing left to parse
+    write();
 }
 
 // Whether a held head can be parsed whole: its blank line is here, or it has

@@ -59,6 +59,7 @@ private:
     void append_head(std::size_t content_length, bool chunked);
     void fail_request(int status);
     void refuse_unfinished(); // the client's EOF before its request ended
+    void end_of_input();      // the client's EOF while a request is under way
     bool head_arrived();      // a held head is whole, or as long as header_limit allows
     int refusal_status(boost::system::error_code ec) const;
     void write();

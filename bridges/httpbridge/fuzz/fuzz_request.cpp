@@ -267,12 +267,12 @@ void check_same(const std::string &whole, const std::string &pieces, Delivery ho
         }
         return shown;
     };
-    std::fprintf(stderr,
-                 "fuzz_request: the answer depends on how the request was split into reads: %zu bytes "
-                 "sent whole, %zu in %s, first difference at byte %zu:\n  whole:  %s\n  pieces: %s\n",
-                 whole.size(), pieces.size(), how == Delivery::pieces ? "pieces" : "crumbs", at,
-                 around(whole).c_str(), around(pieces).c_str());
-    std::abort();
+    std::string what =
+        "the answer depends on how the request was split into reads: " + std::to_string(whole.size()) +
+        " bytes sent whole, " + std::to_string(pieces.size()) + " in " +
+        (how == Delivery::pieces ? "pieces" : "crumbs") + ", first difference at byte " + std::to_string(at) +
+        ":\n  whole:  " + around(whole) + "\n  pieces: " + around(pieces);
+    fail(what.c_str());
 }
 
 } // namespace
@@ -281,8 +281,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 {
     static Harness h;
     std::string whole = converse(h, data, size, Delivery::whole);
-    if (std::string_view("HTTP/1.1 ").substr(0, std::min<std::size_t>(whole.size(), 9)) !=
-        std::string_view(whole).substr(0, 9))
+    std::string_view first = std::string_view(whole).substr(0, 9);
+    if (std::string_view("HTTP/1.1 ").substr(0, first.size()) != first)
         fail("the server sent something that is not an HTTP/1.1 response");
     whole = comparable(std::move(whole));
     for (Delivery how : {Delivery::pieces, Delivery::crumbs})
